@@ -1,0 +1,9 @@
+//! BPF ELF objects and the libbpf-backed `Module`.
+//!
+//! * [`elf`]: pure-Rust reading of BPF objects (programs, maps, `.BTF`, `.BTF.ext`, CO-RE
+//!   relocations) with the `object` crate.
+//! * [`module`]: a builder with libbpfgo's `NewModuleArgs` semantics on top of libbpf-rs:
+//!   load, attach, maps, ring and perf buffers.
+
+pub mod elf;
+pub mod module;
