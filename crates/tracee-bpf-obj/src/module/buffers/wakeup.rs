@@ -1,0 +1,58 @@
+//! Ring-buffer wakeup policy: the BPF producer may skip the reader's wakeup per event
+//! (`BPF_RB_NO_WAKEUP`), which makes heavy event streams much cheaper for the traced
+//! workload; the reader then polls on an interval.
+
+use std::time::Duration;
+
+/// How the BPF producer wakes the reader and how often the reader polls anyway.
+///
+/// The producer side reads the policy from the `tracee_rb_cfg` map (see
+/// `bpf/include/tracee/buffers.h`), which the reader writes when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum WakeupPolicy {
+    /// The kernel wakes the reader for every event (lowest latency, costliest for the
+    /// traced workload).
+    #[default]
+    EveryEvent,
+    /// The producer never wakes the reader; the reader drains every `interval`. The ring
+    /// must hold `interval` worth of events.
+    Interval(Duration),
+    /// The producer wakes the reader once `bytes` are waiting; the reader also drains
+    /// every `max_latency`, so a trickle of events is not held back.
+    Threshold {
+        /// Bytes waiting in the ring that trigger a wakeup.
+        bytes: u32,
+        /// Longest time an event waits when the threshold is not reached.
+        max_latency: Duration,
+    },
+}
+
+/// The C side's `struct tracee_rb_cfg`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct RbCfg {
+    pub(crate) mode: u32,
+    pub(crate) threshold: u32,
+}
+
+impl WakeupPolicy {
+    pub(crate) fn config(self) -> RbCfg {
+        match self {
+            WakeupPolicy::EveryEvent => RbCfg { mode: 0, threshold: 0 },
+            WakeupPolicy::Interval(_) => RbCfg { mode: 1, threshold: 0 },
+            WakeupPolicy::Threshold { bytes, .. } => RbCfg { mode: 2, threshold: bytes },
+        }
+    }
+
+    /// How long the reader waits for a wakeup before draining anyway.
+    pub(crate) fn poll_timeout(self) -> Duration {
+        match self {
+            // Only a backstop: the kernel wakes us.
+            WakeupPolicy::EveryEvent => Duration::from_millis(500),
+            WakeupPolicy::Interval(d) => d,
+            WakeupPolicy::Threshold { max_latency, .. } => max_latency,
+        }
+        .max(Duration::from_millis(1))
+    }
+}

@@ -1,0 +1,271 @@
+//! The error type of the `module` half of the crate.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use super::attach::AttachKind;
+
+/// An errno with its symbolic name, printed like `EPERM (1): Operation not permitted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The symbolic name (`"EPERM"`), or `"E?"` for numbers this crate has no name for.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            libc::EPERM => "EPERM",
+            libc::ENOENT => "ENOENT",
+            libc::ESRCH => "ESRCH",
+            libc::EINTR => "EINTR",
+            libc::EIO => "EIO",
+            libc::E2BIG => "E2BIG",
+            libc::EBADF => "EBADF",
+            libc::EAGAIN => "EAGAIN",
+            libc::ENOMEM => "ENOMEM",
+            libc::EACCES => "EACCES",
+            libc::EFAULT => "EFAULT",
+            libc::EBUSY => "EBUSY",
+            libc::EEXIST => "EEXIST",
+            libc::ENODEV => "ENODEV",
+            libc::EINVAL => "EINVAL",
+            libc::ENOSPC => "ENOSPC",
+            libc::ENOSYS => "ENOSYS",
+            libc::ELOOP => "ELOOP",
+            libc::EOPNOTSUPP => "EOPNOTSUPP",
+            ENOTSUPP => "ENOTSUPP",
+            libc::ESTALE => "ESTALE",
+            _ => "E?",
+        }
+    }
+}
+
+/// Linux-internal ENOTSUPP (524): BPF returns it for missing JIT or trampoline support.
+pub const ENOTSUPP: i32 = 524;
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = if self.0 == ENOTSUPP {
+            "Operation not supported by the kernel (ENOTSUPP)".to_string()
+        } else {
+            io::Error::from_raw_os_error(self.0).to_string()
+        };
+        write!(f, "{} ({}): {}", self.name(), self.0, text)
+    }
+}
+
+/// Where in the program's life an attach failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttachStage {
+    /// The kernel refused to load the program (it was marked optional, so the rest of the
+    /// object loaded without it).
+    Load,
+    /// The program is loaded; the kernel refused the attachment.
+    Attach,
+}
+
+/// Errors of [`ModuleBuilder`](super::ModuleBuilder), [`Module`](super::Module), maps and
+/// event buffers. Every variant names the object, program, map or path it is about.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// A file the builder was given could not be read.
+    #[error("cannot read {what} {path}: {source}")]
+    ReadFile {
+        /// "BPF object", "kconfig file", ...
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// A name or path contains a NUL byte and cannot be passed to libbpf.
+    #[error("{what} {value:?} contains a NUL byte")]
+    InvalidString {
+        /// What the string is ("object name", "program name", ...).
+        what: &'static str,
+        /// The string (lossy).
+        value: String,
+    },
+    /// libbpf could not open (parse) the object.
+    #[error("libbpf cannot open BPF object {object}: {errno}{}", fmt_log(.libbpf_log))]
+    Open {
+        /// Object name or path.
+        object: String,
+        /// The errno libbpf returned.
+        errno: Errno,
+        /// libbpf's messages while opening.
+        libbpf_log: Vec<String>,
+    },
+    /// Loading the object into the kernel failed.
+    #[error("loading BPF object {object} failed{}: {errno}{}{}",
+        .program.as_ref().map(|p| format!(" at program {p}")).unwrap_or_default(),
+        fmt_cause(.cause), fmt_verifier(.verifier_log))]
+    Load {
+        /// Object name.
+        object: String,
+        /// The program libbpf was loading when it failed, if it was a program.
+        program: Option<String>,
+        /// The errno.
+        errno: Errno,
+        /// A likely cause, if the errno and program kind suggest one.
+        cause: Option<String>,
+        /// The kernel verifier's log for the failing program (empty if the failure came
+        /// before the verifier, e.g. a CO-RE relocation; then see `libbpf_log`).
+        verifier_log: String,
+        /// libbpf's messages during the load.
+        libbpf_log: Vec<String>,
+    },
+    /// The object has no program of that name.
+    #[error("BPF object {object} has no program named {program:?} (it has: {})", .available.join(", "))]
+    ProgramNotFound {
+        /// Object name.
+        object: String,
+        /// The name asked for.
+        program: String,
+        /// The programs it does have.
+        available: Vec<String>,
+    },
+    /// The object has no map of that name.
+    #[error("BPF object {object} has no map named {map:?} (it has: {})", .available.join(", "))]
+    MapNotFound {
+        /// Object name.
+        object: String,
+        /// The name asked for.
+        map: String,
+        /// The maps it does have.
+        available: Vec<String>,
+    },
+    /// The program's type does not fit the attach kind asked for.
+    #[error("program {program} is a {prog_type} program and cannot be attached as {kind}")]
+    WrongProgramType {
+        /// Program name.
+        program: String,
+        /// Its BPF program type (libbpf's name).
+        prog_type: String,
+        /// The attach kind asked for.
+        kind: AttachKind,
+    },
+    /// The kernel refused to attach (or, at [`AttachStage::Load`], to load) a program.
+    #[error("cannot attach program {program} as {kind} to {target:?} ({stage:?} stage): {errno}; likely cause: {cause}{}", fmt_verifier(.verifier_log))]
+    Attach {
+        /// Program name.
+        program: String,
+        /// The attach kind.
+        kind: AttachKind,
+        /// The attach target (function, tracepoint, binary:symbol, ...).
+        target: String,
+        /// Whether the load or the attachment failed.
+        stage: AttachStage,
+        /// The errno.
+        errno: Errno,
+        /// The likely cause, in words.
+        cause: String,
+        /// The verifier log if the load failed.
+        verifier_log: String,
+    },
+    /// A typed map access used a key or value type whose size does not match the map.
+    #[error("map {map}: {what} size is {map_size} bytes but the Rust type has {type_size}")]
+    SizeMismatch {
+        /// Map name.
+        map: String,
+        /// "key" or "value".
+        what: &'static str,
+        /// The size the map declares.
+        map_size: usize,
+        /// `size_of` the Rust type.
+        type_size: usize,
+    },
+    /// A map operation failed.
+    #[error("map {map}: {op} failed: {errno}")]
+    MapOp {
+        /// Map name.
+        map: String,
+        /// The operation ("lookup", "update_batch", ...).
+        op: &'static str,
+        /// The errno.
+        errno: Errno,
+    },
+    /// The map has the wrong type for the operation (e.g. a per-CPU lookup on a plain hash).
+    #[error("map {map}: {op} needs {expected}, the map is {actual}")]
+    WrongMapType {
+        /// Map name.
+        map: String,
+        /// The operation.
+        op: &'static str,
+        /// What the operation needs.
+        expected: &'static str,
+        /// The map's type.
+        actual: String,
+    },
+    /// Pinning or unpinning failed.
+    #[error("cannot {op} {path}: {errno}")]
+    Pin {
+        /// "pin" or "unpin".
+        op: &'static str,
+        /// The bpffs path.
+        path: PathBuf,
+        /// The errno.
+        errno: Errno,
+    },
+    /// Setting up or running an event buffer reader failed.
+    #[error("event buffer on map {map}: {what}: {errno}")]
+    Buffer {
+        /// The ring-buffer or perf-event-array map.
+        map: String,
+        /// The step that failed.
+        what: String,
+        /// The errno.
+        errno: Errno,
+    },
+    /// A program run with `BPF_PROG_TEST_RUN` failed.
+    #[error("test run of program {program} failed: {errno}")]
+    TestRun {
+        /// Program name.
+        program: String,
+        /// The errno.
+        errno: Errno,
+    },
+    /// An operation needed a system resource that failed (perf_event_open, epoll, ...).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+fn fmt_log(log: &[String]) -> String {
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!("\nlibbpf:\n  {}", log.join("\n  "))
+    }
+}
+
+fn fmt_cause(cause: &Option<String>) -> String {
+    cause.as_ref().map(|c| format!("; likely cause: {c}")).unwrap_or_default()
+}
+
+fn fmt_verifier(log: &str) -> String {
+    if log.is_empty() {
+        String::new()
+    } else {
+        format!("\nverifier log:\n{log}")
+    }
+}
+
+/// The errno of the last failed libc/libbpf call on this thread.
+pub(crate) fn last_errno() -> Errno {
+    Errno(io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+/// libbpf's 1.x convention: a negative return value is `-errno`.
+pub(crate) fn errno_of(ret: i64) -> Errno {
+    Errno(i32::try_from(-ret).unwrap_or(libc::EINVAL))
+}
+
+/// Result with [`ModuleError`].
+pub type Result<T, E = ModuleError> = std::result::Result<T, E>;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Build every bpf/**/*.bpf.c into a CO-RE object next to its source (X.bpf.c -> X.bpf.o).
+# The objects are committed, so building the Rust crates needs no clang.
+#
+#   scripts/build-bpf.sh           rebuild the committed objects
+#   scripts/build-bpf.sh --check   rebuild into a temp dir; fail if a committed object differs
+#
+# Reproducible: run from the repo root with relative paths, source paths mapped to "." in
+# debug info, DWARF stripped (BTF and .BTF.ext stay: libbpf needs them for CO-RE). The
+# result depends only on the sources and the clang version, pinned here (override: CLANG=...).
+set -euo pipefail
+
+CLANG=${CLANG:-clang-16}
+STRIP=${LLVM_STRIP:-llvm-strip-16}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+case "$(uname -m)" in
+    x86_64) ARCH=x86 ;;
+    aarch64 | arm64) ARCH=arm64 ;;
+    *) echo "build-bpf.sh: unsupported host arch $(uname -m)" >&2; exit 1 ;;
+esac
+ARCH=${BPF_TARGET_ARCH:-$ARCH}
+
+check=0
+case "${1:-}" in
+    --check) check=1 ;;
+    "") ;;
+    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
+
+command -v "$CLANG" >/dev/null || { echo "build-bpf.sh: $CLANG not found (apt install clang-16)" >&2; exit 1; }
+command -v "$STRIP" >/dev/null || { echo "build-bpf.sh: $STRIP not found (apt install llvm-16)" >&2; exit 1; }
+
+outdir=
+if [ $check = 1 ]; then
+    outdir=$(mktemp -d)
+    trap 'rm -rf "$outdir"' EXIT
+fi
+
+build_one() { # SRC OUT
+    local src=$1 out=$2
+    mkdir -p "$(dirname "$out")"
+    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" \
+        -Wall -Werror \
+        -fdebug-prefix-map="$ROOT"=. -fno-ident \
+        -I bpf/include \
+        -c "$src" -o "$out.tmp"
+    "$STRIP" -g "$out.tmp"
+    mv "$out.tmp" "$out"
+}
+
+status=0
+while IFS= read -r src; do
+    obj=${src%.c}.o
+    if [ $check = 1 ]; then
+        build_one "$src" "$outdir/$obj"
+        if ! cmp -s "$outdir/$obj" "$obj"; then
+            echo "STALE: $obj differs from a fresh build of $src (run scripts/build-bpf.sh)" >&2
+            status=1
+        else
+            echo "ok: $obj"
+        fi
+    else
+        build_one "$src" "$obj"
+        echo "built: $obj ($(stat -c %s "$obj") bytes)"
+    fi
+done < <(find bpf -name '*.bpf.c' | LC_ALL=C sort)
+exit $status
