@@ -465,7 +465,11 @@ impl Btf {
                 | Type::Restrict(r)
                 | Type::TypeTag(r) => r.type_id(),
                 Type::Var(v) => v.type_id(),
-                Type::Ptr(_) => return Ok(mult * u64::from(self.ptr_size())),
+                Type::Ptr(_) => {
+                    return mult
+                        .checked_mul(u64::from(self.ptr_size()))
+                        .ok_or(BtfError::SizeOverflow { id })
+                }
                 Type::Array(a) => {
                     mult = mult
                         .checked_mul(u64::from(a.nelems()))

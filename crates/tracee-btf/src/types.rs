@@ -470,8 +470,10 @@ fn legacy_bitfield(btf: &Btf, type_id: TypeId, offset: u32) -> (u32, u32) {
         return (offset, 0);
     };
     match btf.type_by_id(id) {
-        Ok(Type::Int(int)) if int.bits() != int.size() * 8 || int.bit_offset() != 0 => {
-            (offset + int.bit_offset(), int.bits())
+        Ok(Type::Int(int))
+            if u64::from(int.bits()) != u64::from(int.size()) * 8 || int.bit_offset() != 0 =>
+        {
+            (offset.saturating_add(int.bit_offset()), int.bits())
         }
         _ => (offset, 0),
     }

@@ -187,6 +187,14 @@ impl BtfBuilder {
         self
     }
 
+    /// Whether to write big-endian BTF (for a big-endian target such as s390x). Only for an
+    /// empty builder: types already added stay in the byte order they were written in.
+    pub fn with_big_endian(mut self, big: bool) -> BtfBuilder {
+        debug_assert!(self.types.is_empty(), "byte order changed after adding types");
+        self.endian = if big { Endian::Big } else { Endian::Little };
+        self
+    }
+
     /// Number of types added so far.
     pub fn type_count(&self) -> u32 {
         self.count
