@@ -217,8 +217,16 @@ pub(crate) fn likely_attach_cause(kind: AttachKind, errno: Errno, target: &str) 
 }
 
 /// Why the kernel probably refused to load a program of `kind` with `errno`.
-pub(crate) fn likely_load_cause(kind: Option<AttachKind>, errno: Errno) -> Option<String> {
+pub(crate) fn likely_load_cause(kind: Option<AttachKind>, errno: Errno, verifier_log: &str) -> Option<String> {
     let e = errno.0;
+    // libbpf turns an unresolvable CO-RE access into an instruction the verifier refuses.
+    if let Some(line) = verifier_log.lines().find(|l| l.contains("failed to resolve CO-RE relocation")) {
+        return Some(format!(
+            "CO-RE relocation failed, the kernel BTF lacks a type or member the program reads \
+             (check btf_custom_path): {}",
+            line.trim()
+        ));
+    }
     match kind {
         Some(k @ (AttachKind::Fentry | AttachKind::Fexit | AttachKind::Lsm))
             if e == libc::EPERM || e == ENOTSUPP || e == libc::EOPNOTSUPP =>

@@ -412,9 +412,9 @@ impl OpenModule {
                 self.programs().into_iter().find(|s| s.name == p).map(|s| s.section)
             });
             let kind = section.as_deref().and_then(AttachKind::from_section);
-            let cause = likely_load_cause(kind, errno);
             let verifier_log =
                 program.as_deref().map(|p| libbpf_log::verifier_log(&lines, p)).unwrap_or_default();
+            let cause = likely_load_cause(kind, errno, &verifier_log);
             match program {
                 Some(p) if self.builder.optional.contains(&p) && !skipped.contains_key(&p) => {
                     log::warn!(

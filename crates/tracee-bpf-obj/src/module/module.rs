@@ -80,7 +80,6 @@ impl Drop for OwnedLink {
 /// keep working until stopped.
 ///
 /// `Module` is `Send + Sync`; attaching needs `&mut self`.
-#[derive(Debug)]
 pub struct Module {
     // Field order is drop order: links go before the object that owns the programs.
     pub(crate) links: Vec<Option<OwnedLink>>,
@@ -242,6 +241,16 @@ impl Module {
     /// Detach everything and free every program and map fd (same as dropping).
     pub fn close(self) {
         drop(self);
+    }
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.name)
+            .field("links", &self.links().len())
+            .field("skipped", &self.skipped.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
