@@ -31,21 +31,31 @@ fn print_object(obj: &BpfObject) {
         obj.name(),
         if obj.is_big_endian() { "big" } else { "little" },
         obj.license().unwrap_or("<none>"),
-        obj.btf().map_or("<no .BTF>".to_string(), |b| b.type_count().to_string()),
+        obj.btf()
+            .map_or("<no .BTF>".to_string(), |b| b.type_count().to_string()),
     );
 
     println!("\nprograms ({}):", obj.programs().len());
-    println!("  {:<24} {:<40} {:<16} {:>6}", "NAME", "SECTION", "ATTACH", "INSNS");
+    println!(
+        "  {:<24} {:<40} {:<16} {:>6}",
+        "NAME", "SECTION", "ATTACH", "INSNS"
+    );
     for p in obj.programs() {
         let mut kind = p.def.kind.to_string();
         if p.def.sleepable {
             kind.push_str(" (sleepable)");
         }
-        println!("  {:<24} {:<40} {:<16} {:>6}", p.name, p.section, kind, p.insn_count);
+        println!(
+            "  {:<24} {:<40} {:<16} {:>6}",
+            p.name, p.section, kind, p.insn_count
+        );
     }
 
     println!("\nmaps ({}):", obj.maps().len());
-    println!("  {:<24} {:<18} {:>5} {:>7} {:>11} {:>8}", "NAME", "TYPE", "KEY", "VALUE", "MAX_ENTRIES", "FLAGS");
+    println!(
+        "  {:<24} {:<18} {:>5} {:>7} {:>11} {:>8}",
+        "NAME", "TYPE", "KEY", "VALUE", "MAX_ENTRIES", "FLAGS"
+    );
     for m in obj.maps() {
         print_map(m, "");
     }
@@ -60,7 +70,10 @@ fn print_object(obj: &BpfObject) {
         println!("  {} ({}) x{}:", kind, kind.raw(), of_kind.len());
         for r in of_kind {
             let func = r.function.as_deref().unwrap_or("?");
-            println!("    {:<20} {}+{:<5} {}", func, r.section, r.insn_off, r.spec);
+            println!(
+                "    {:<20} {}+{:<5} {}",
+                func, r.section, r.insn_off, r.spec
+            );
         }
     }
 }
@@ -77,7 +90,11 @@ fn print_map(m: &MapDef, indent: &str) {
         if m.init_slots.is_empty() {
             String::new()
         } else {
-            let slots: Vec<String> = m.init_slots.iter().map(|s| format!("[{}]={}", s.index, s.target)).collect();
+            let slots: Vec<String> = m
+                .init_slots
+                .iter()
+                .map(|s| format!("[{}]={}", s.index, s.target))
+                .collect();
             format!("  init {}", slots.join(" "))
         },
         w = 24 - indent.len(),

@@ -17,11 +17,24 @@ fn func_info_matches_symbols() {
         let from_symbols: BTreeSet<(String, u32, String)> = obj
             .functions()
             .iter()
-            .map(|f| (obj.sections()[f.section_index].name.clone(), f.offset as u32, f.name.clone()))
+            .map(|f| {
+                (
+                    obj.sections()[f.section_index].name.clone(),
+                    f.offset as u32,
+                    f.name.clone(),
+                )
+            })
             .collect();
-        let from_ext: BTreeSet<(String, u32, String)> =
-            obj.func_infos().iter().map(|f| (f.section.clone(), f.insn_off, f.name.clone())).collect();
-        assert_eq!(from_ext.len(), obj.func_infos().len(), "{name}: duplicate func_info");
+        let from_ext: BTreeSet<(String, u32, String)> = obj
+            .func_infos()
+            .iter()
+            .map(|f| (f.section.clone(), f.insn_off, f.name.clone()))
+            .collect();
+        assert_eq!(
+            from_ext.len(),
+            obj.func_infos().len(),
+            "{name}: duplicate func_info"
+        );
         assert_eq!(from_ext, from_symbols, "{name}");
     }
 }
@@ -31,7 +44,10 @@ fn func_info_matches_symbols() {
 fn line_info_quotes_the_source() {
     for name in ["progs_maps.bpf.o", "core_relos.bpf.o"] {
         let obj = BpfObject::from_path(fixture(name)).expect("parse");
-        assert!(obj.line_infos().len() > 20, "{name}: too few line_info records");
+        assert!(
+            obj.line_infos().len() > 20,
+            "{name}: too few line_info records"
+        );
         for li in obj.line_infos() {
             if li.line == 0 {
                 // Compiler-generated code has no source line.
@@ -39,8 +55,12 @@ fn line_info_quotes_the_source() {
                 continue;
             }
             let file = li.file.trim_start_matches("./");
-            let text = std::fs::read_to_string(fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-            let line = text.lines().nth(li.line as usize - 1).unwrap_or_else(|| panic!("{file}:{}", li.line));
+            let text =
+                std::fs::read_to_string(fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let line = text
+                .lines()
+                .nth(li.line as usize - 1)
+                .unwrap_or_else(|| panic!("{file}:{}", li.line));
             assert_eq!(li.source, line, "{name} {}+{}", li.section, li.insn_off);
             // The column lies within the line (0 = whole line).
             assert!(li.column as usize <= line.len() + 1, "{li:?}");
@@ -61,11 +81,24 @@ fn raw_tables_agree_with_resolved_records() {
     let h = ext.header();
     assert_eq!((h.magic, h.version, h.flags, h.hdr_len), (0xeb9f, 1, 0, 32));
     let count = |n: usize| n;
-    assert_eq!(count(ext.func_info().iter().map(|g| g.records.len()).sum()), obj.func_infos().len());
-    assert_eq!(count(ext.line_info().iter().map(|g| g.records.len()).sum()), obj.line_infos().len());
-    assert_eq!(count(ext.core_relos().iter().map(|g| g.records.len()).sum()), 21);
+    assert_eq!(
+        count(ext.func_info().iter().map(|g| g.records.len()).sum()),
+        obj.func_infos().len()
+    );
+    assert_eq!(
+        count(ext.line_info().iter().map(|g| g.records.len()).sum()),
+        obj.line_infos().len()
+    );
+    assert_eq!(
+        count(ext.core_relos().iter().map(|g| g.records.len()).sum()),
+        21
+    );
     // The section sizes from the header fit the ELF section exactly.
-    let sec = obj.sections().iter().find(|s| s.name == ".BTF.ext").expect("section");
+    let sec = obj
+        .sections()
+        .iter()
+        .find(|s| s.name == ".BTF.ext")
+        .expect("section");
     let end = [
         h.func_info_off + h.func_info_len,
         h.line_info_off + h.line_info_len,

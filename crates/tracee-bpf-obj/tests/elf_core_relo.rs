@@ -9,20 +9,72 @@ use tracee_bpf_obj::elf::{BpfObject, CoreReloKind as K};
 /// (function, kind, access path) per relocation, in the order clang emits them, read off
 /// core_relos.bpf.c.
 const EXPECTED: &[(&str, K, &str)] = &[
-    ("field_offsets", K::FieldByteOffset, "struct task_struct.pid"),
-    ("field_offsets", K::FieldByteOffset, "struct task_struct.real_parent"),
-    ("field_offsets", K::FieldByteOffset, "struct task_struct.tgid"),
-    ("field_offsets", K::FieldByteOffset, "struct task_struct.comm[3]"),
-    ("nested_and_anon", K::FieldByteOffset, "struct file.f_path.dentry"),
-    ("nested_and_anon", K::FieldByteOffset, "struct dentry.d_name.len"),
-    ("field_size_exists", K::FieldByteSize, "struct task_struct.comm"),
+    (
+        "field_offsets",
+        K::FieldByteOffset,
+        "struct task_struct.pid",
+    ),
+    (
+        "field_offsets",
+        K::FieldByteOffset,
+        "struct task_struct.real_parent",
+    ),
+    (
+        "field_offsets",
+        K::FieldByteOffset,
+        "struct task_struct.tgid",
+    ),
+    (
+        "field_offsets",
+        K::FieldByteOffset,
+        "struct task_struct.comm[3]",
+    ),
+    (
+        "nested_and_anon",
+        K::FieldByteOffset,
+        "struct file.f_path.dentry",
+    ),
+    (
+        "nested_and_anon",
+        K::FieldByteOffset,
+        "struct dentry.d_name.len",
+    ),
+    (
+        "field_size_exists",
+        K::FieldByteSize,
+        "struct task_struct.comm",
+    ),
     ("field_size_exists", K::FieldExists, "struct task_struct.mm"),
-    ("bitfields", K::FieldByteOffset, "struct task_struct.in_execve"),
-    ("bitfields", K::FieldByteSize, "struct task_struct.in_execve"),
-    ("bitfields", K::FieldLshiftU64, "struct task_struct.in_execve"),
-    ("bitfields", K::FieldSigned, "struct task_struct.exit_signal_bits"),
-    ("bitfields", K::FieldRshiftU64, "struct task_struct.exit_signal_bits"),
-    ("bitfields", K::FieldRshiftU64, "struct task_struct.in_execve"),
+    (
+        "bitfields",
+        K::FieldByteOffset,
+        "struct task_struct.in_execve",
+    ),
+    (
+        "bitfields",
+        K::FieldByteSize,
+        "struct task_struct.in_execve",
+    ),
+    (
+        "bitfields",
+        K::FieldLshiftU64,
+        "struct task_struct.in_execve",
+    ),
+    (
+        "bitfields",
+        K::FieldSigned,
+        "struct task_struct.exit_signal_bits",
+    ),
+    (
+        "bitfields",
+        K::FieldRshiftU64,
+        "struct task_struct.exit_signal_bits",
+    ),
+    (
+        "bitfields",
+        K::FieldRshiftU64,
+        "struct task_struct.in_execve",
+    ),
     ("types", K::TypeIdLocal, "struct task_struct"),
     ("types", K::TypeIdTarget, "struct mm_struct"),
     ("types", K::TypeExists, "struct dentry"),
@@ -38,12 +90,24 @@ fn all_13_kinds_with_source_access_paths() {
     let got: Vec<(&str, K, String)> = obj
         .core_relos()
         .iter()
-        .map(|r| (r.function.as_deref().unwrap_or("?"), r.kind(), r.spec.access_path()))
+        .map(|r| {
+            (
+                r.function.as_deref().unwrap_or("?"),
+                r.kind(),
+                r.spec.access_path(),
+            )
+        })
         .collect();
-    let want: Vec<(&str, K, String)> = EXPECTED.iter().map(|(f, k, p)| (*f, *k, p.to_string())).collect();
+    let want: Vec<(&str, K, String)> = EXPECTED
+        .iter()
+        .map(|(f, k, p)| (*f, *k, p.to_string()))
+        .collect();
     assert_eq!(got, want);
     for kind in K::ALL {
-        assert!(obj.core_relos_of(kind).next().is_some(), "no {kind} relocation");
+        assert!(
+            obj.core_relos_of(kind).next().is_some(),
+            "no {kind} relocation"
+        );
     }
 }
 
@@ -64,9 +128,14 @@ fn spec_details_from_the_source_layout() {
     assert_eq!(comm3.spec.bit_offset, 43 * 8);
     assert_eq!(comm3.spec.field_names(), ["comm"]);
     // Cross-check the bit offset with the BTF member offset API.
-    let ts = btf.find_by_name_kind("task_struct", tracee_btf::Kind::Struct).expect("task_struct");
+    let ts = btf
+        .find_by_name_kind("task_struct", tracee_btf::Kind::Struct)
+        .expect("task_struct");
     assert_eq!(comm3.spec.root_type_id, ts);
-    assert_eq!(btf.member_offset_bits(ts, "comm").expect("btf"), Some(40 * 8));
+    assert_eq!(
+        btf.member_offset_bits(ts, "comm").expect("btf"),
+        Some(40 * 8)
+    );
 
     // Anonymous union/struct members are walked (raw has 5 indices) but not named.
     let len = find("struct dentry.d_name.len", K::FieldByteOffset);
@@ -77,7 +146,10 @@ fn spec_details_from_the_source_layout() {
     // Bitfield: in_execve is bit 2 of the word at byte 8.
     let bf = find("struct task_struct.in_execve", K::FieldLshiftU64);
     assert_eq!(bf.spec.bit_offset, 8 * 8 + 2);
-    assert_eq!(bf.spec.to_string(), format!("<lshift_u64> [{ts}] struct task_struct.in_execve (0:4 @ offset 8.2)"));
+    assert_eq!(
+        bf.spec.to_string(),
+        format!("<lshift_u64> [{ts}] struct task_struct.in_execve (0:4 @ offset 8.2)")
+    );
 
     // Enumerators carry their local value.
     let sid = find("enum pid_type::PIDTYPE_SID", K::EnumvalValue);
@@ -94,10 +166,15 @@ fn spec_details_from_the_source_layout() {
 /// Our rendering of every spec is byte-identical to libbpf's, record for record.
 #[test]
 fn specs_match_libbpf() {
-    let Some(libbpf) = libbpf_core_specs("core_relos.bpf.o") else { return };
+    let Some(libbpf) = libbpf_core_specs("core_relos.bpf.o") else {
+        return;
+    };
     let obj = BpfObject::from_path(fixture("core_relos.bpf.o")).expect("parse");
-    let ours: Vec<(String, String)> =
-        obj.core_relos().iter().map(|r| (r.section.clone(), r.spec.to_string())).collect();
+    let ours: Vec<(String, String)> = obj
+        .core_relos()
+        .iter()
+        .map(|r| (r.section.clone(), r.spec.to_string()))
+        .collect();
     assert_eq!(ours, libbpf);
     assert_eq!(ours.len(), 21);
 }
@@ -107,14 +184,22 @@ fn big_endian_object_decodes_identically() {
     let le = BpfObject::from_path(fixture("core_relos.bpf.o")).expect("parse le");
     let be = BpfObject::from_path(fixture("core_relos.bpfeb.o")).expect("parse be");
     assert!(be.btf().expect("btf").is_big_endian());
-    let specs = |o: &BpfObject| -> Vec<String> { o.core_relos().iter().map(|r| r.spec.access_path()).collect() };
+    let specs = |o: &BpfObject| -> Vec<String> {
+        o.core_relos()
+            .iter()
+            .map(|r| r.spec.access_path())
+            .collect()
+    };
     assert_eq!(specs(&le), specs(&be));
     assert_eq!(le.func_infos(), be.func_infos());
 }
 
 #[test]
 fn kind_numbers_and_names_follow_libbpf() {
-    let names: Vec<(u32, &str, &str)> = K::ALL.iter().map(|k| (k.raw(), k.const_name(), k.libbpf_name())).collect();
+    let names: Vec<(u32, &str, &str)> = K::ALL
+        .iter()
+        .map(|k| (k.raw(), k.const_name(), k.libbpf_name()))
+        .collect();
     assert_eq!(
         names,
         [

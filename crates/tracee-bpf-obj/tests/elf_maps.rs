@@ -6,7 +6,9 @@ mod elf_common;
 use std::collections::BTreeMap;
 
 use elf_common::{fixture, libbpf_open_log};
-use tracee_bpf_obj::elf::{BpfObject, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG};
+use tracee_bpf_obj::elf::{
+    BpfObject, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG,
+};
 
 #[test]
 fn btf_defined_maps_match_the_source() {
@@ -26,7 +28,15 @@ fn btf_defined_maps_match_the_source() {
     for (name, ty, key, value, max, flags) in want {
         let d = m(name);
         assert_eq!(
-            (d.map_type, d.key_size, d.value_size, d.max_entries, d.map_flags, d.origin, d.section.as_str()),
+            (
+                d.map_type,
+                d.key_size,
+                d.value_size,
+                d.max_entries,
+                d.map_flags,
+                d.origin,
+                d.section.as_str()
+            ),
             (ty, key, value, max, flags, MapOrigin::BtfDefined, ".maps"),
             "map {name}"
         );
@@ -42,14 +52,24 @@ fn btf_defined_maps_match_the_source() {
     // map-in-map: inner template and the two statically initialised slots.
     let outer = m("outer_hash");
     let inner = outer.inner.as_deref().expect("inner map");
-    assert_eq!((inner.name.as_str(), inner.map_type, inner.max_entries), ("outer_hash.inner", MapType::ARRAY, 4));
+    assert_eq!(
+        (inner.name.as_str(), inner.map_type, inner.max_entries),
+        ("outer_hash.inner", MapType::ARRAY, 4)
+    );
     assert_eq!(inner.origin, MapOrigin::Inner);
-    let slots: Vec<(u32, &str)> = outer.init_slots.iter().map(|s| (s.index, s.target.as_str())).collect();
+    let slots: Vec<(u32, &str)> = outer
+        .init_slots
+        .iter()
+        .map(|s| (s.index, s.target.as_str()))
+        .collect();
     assert_eq!(slots, [(0, "inner_a"), (3, "inner_b")]);
 
     // Global data: .rodata is read-only for programs, all are mmapable one-element arrays.
     let rodata = m(".rodata");
-    assert_eq!((rodata.origin, rodata.map_type, rodata.value_size), (MapOrigin::GlobalData, MapType::ARRAY, 4));
+    assert_eq!(
+        (rodata.origin, rodata.map_type, rodata.value_size),
+        (MapOrigin::GlobalData, MapType::ARRAY, 4)
+    );
     assert_eq!(rodata.map_flags, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG);
     assert_eq!(m(".data").map_flags, BPF_F_MMAPABLE);
     assert_eq!(m(".bss").value_size, 8);
@@ -63,13 +83,39 @@ fn legacy_maps_section() {
     let got: Vec<_> = obj
         .maps()
         .iter()
-        .map(|m| (m.name.as_str(), m.origin, m.map_type, m.key_size, m.value_size, m.max_entries, m.map_flags))
+        .map(|m| {
+            (
+                m.name.as_str(),
+                m.origin,
+                m.map_type,
+                m.key_size,
+                m.value_size,
+                m.max_entries,
+                m.map_flags,
+            )
+        })
         .collect();
     assert_eq!(
         got,
         [
-            ("legacy_hash", MapOrigin::Legacy, MapType::HASH, 4, 8, 128, 1),
-            ("legacy_array", MapOrigin::Legacy, MapType::ARRAY, 4, 64, 2, 0),
+            (
+                "legacy_hash",
+                MapOrigin::Legacy,
+                MapType::HASH,
+                4,
+                8,
+                128,
+                1
+            ),
+            (
+                "legacy_array",
+                MapOrigin::Legacy,
+                MapType::ARRAY,
+                4,
+                64,
+                2,
+                0
+            ),
         ]
     );
 }
@@ -77,7 +123,9 @@ fn legacy_maps_section() {
 /// Every attribute libbpf reports finding ("map 'x': found max_entries = 8.") equals ours.
 #[test]
 fn maps_match_libbpf() {
-    let Some(log) = libbpf_open_log("progs_maps.bpf.o") else { return };
+    let Some(log) = libbpf_open_log("progs_maps.bpf.o") else {
+        return;
+    };
     let obj = BpfObject::from_path(fixture("progs_maps.bpf.o")).expect("parse");
     let mut all = Vec::new();
     for m in obj.maps() {
@@ -89,10 +137,19 @@ fn maps_match_libbpf() {
     let mut checked = 0;
     let mut seen = BTreeMap::new();
     for line in log.lines() {
-        let Some(rest) = line.strip_prefix("libbpf: map '") else { continue };
-        let Some((name, rest)) = rest.split_once("': found ") else { continue };
-        let Some((attr, value)) = rest.trim_end_matches('.').split_once(" = ") else { continue };
-        let m = all.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("libbpf found map {name}, we did not"));
+        let Some(rest) = line.strip_prefix("libbpf: map '") else {
+            continue;
+        };
+        let Some((name, rest)) = rest.split_once("': found ") else {
+            continue;
+        };
+        let Some((attr, value)) = rest.trim_end_matches('.').split_once(" = ") else {
+            continue;
+        };
+        let m = all
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("libbpf found map {name}, we did not"));
         let num = |s: &str| -> u64 {
             match s.strip_prefix("0x") {
                 Some(h) => u64::from_str_radix(h, 16).expect("hex"),
@@ -105,10 +162,20 @@ fn maps_match_libbpf() {
             "map_flags" => assert_eq!(u64::from(m.map_flags), num(value), "{name} map_flags"),
             "key_size" => assert_eq!(u64::from(m.key_size), num(value), "{name} key_size"),
             "value_size" => assert_eq!(u64::from(m.value_size), num(value), "{name} value_size"),
-            "pinning" => assert_eq!(m.pinning == Pinning::ByName, num(value) == 1, "{name} pinning"),
+            "pinning" => assert_eq!(
+                m.pinning == Pinning::ByName,
+                num(value) == 1,
+                "{name} pinning"
+            ),
             // "key [8], sz = 4": the type id, then the size
             other if other.starts_with("key [") || other.starts_with("value [") => {
-                let id: u32 = other.split('[').nth(1).and_then(|s| s.split(']').next()).expect("id").parse().expect("id");
+                let id: u32 = other
+                    .split('[')
+                    .nth(1)
+                    .and_then(|s| s.split(']').next())
+                    .expect("id")
+                    .parse()
+                    .expect("id");
                 let (tid, size) = if other.starts_with("key") {
                     (m.key_type_id, m.key_size)
                 } else {
@@ -122,15 +189,40 @@ fn maps_match_libbpf() {
         *seen.entry(name.to_string()).or_insert(0) += 1;
         checked += 1;
     }
-    assert!(checked >= 30, "only {checked} libbpf map facts compared: {seen:?}");
+    assert!(
+        checked >= 30,
+        "only {checked} libbpf map facts compared: {seen:?}"
+    );
     // libbpf's ".maps relo #0: map 'outer_hash' slot [0] points to map 'inner_a'"
     let mut slots = 0;
-    for line in log.lines().filter(|l| l.contains(".maps relo #") && l.contains(" slot [")) {
-        let map = line.split("map '").nth(1).and_then(|s| s.split('\'').next()).expect("map");
-        let slot: u32 = line.split("slot [").nth(1).and_then(|s| s.split(']').next()).expect("slot").parse().expect("n");
-        let target = line.rsplit("map '").next().and_then(|s| s.split('\'').next()).expect("target");
+    for line in log
+        .lines()
+        .filter(|l| l.contains(".maps relo #") && l.contains(" slot ["))
+    {
+        let map = line
+            .split("map '")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .expect("map");
+        let slot: u32 = line
+            .split("slot [")
+            .nth(1)
+            .and_then(|s| s.split(']').next())
+            .expect("slot")
+            .parse()
+            .expect("n");
+        let target = line
+            .rsplit("map '")
+            .next()
+            .and_then(|s| s.split('\'').next())
+            .expect("target");
         let m = obj.map(map).expect("map");
-        assert!(m.init_slots.iter().any(|s| s.index == slot && s.target == target), "{line}");
+        assert!(
+            m.init_slots
+                .iter()
+                .any(|s| s.index == slot && s.target == target),
+            "{line}"
+        );
         slots += 1;
     }
     assert_eq!(slots, 2, "libbpf should report both outer_hash slots");
@@ -138,11 +230,25 @@ fn maps_match_libbpf() {
     let mut globals = 0;
     for line in log.lines().filter(|l| l.contains("(global data)")) {
         globals += 1;
-        let name = line.split("map '").nth(1).and_then(|s| s.split('\'').next()).expect("name");
+        let name = line
+            .split("map '")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .expect("name");
         let section = &name[name.find('.').expect("dot")..];
-        let flags = line.rsplit("flags ").next().expect("flags").trim_end_matches('.');
-        let m = obj.map(section).unwrap_or_else(|| panic!("global data map {section}"));
-        assert_eq!(m.map_flags, u32::from_str_radix(flags, 16).expect("hex flags"), "{section}");
+        let flags = line
+            .rsplit("flags ")
+            .next()
+            .expect("flags")
+            .trim_end_matches('.');
+        let m = obj
+            .map(section)
+            .unwrap_or_else(|| panic!("global data map {section}"));
+        assert_eq!(
+            m.map_flags,
+            u32::from_str_radix(flags, 16).expect("hex flags"),
+            "{section}"
+        );
     }
     assert_eq!(globals, 3, ".rodata, .data and .bss");
 }

@@ -8,22 +8,54 @@ use tracee_bpf_obj::elf::{AttachKind, AttachType, BpfObject, ProgType};
 
 /// (program, section, attach kind) exactly as written in progs_maps.bpf.c.
 const PROGS_MAPS: &[(&str, &str, AttachKind)] = &[
-    ("tp_openat", "tracepoint/syscalls/sys_enter_openat", AttachKind::Tracepoint),
-    ("tp_exec", "tp/sched/sched_process_exec", AttachKind::Tracepoint),
-    ("raw_sys_enter", "raw_tp/sys_enter", AttachKind::RawTracepoint),
-    ("raw_sched_switch", "raw_tracepoint/sched_switch", AttachKind::RawTracepoint),
-    ("raw_sys_exit_a", "raw_tp/sys_exit", AttachKind::RawTracepoint),
-    ("raw_sys_exit_b", "raw_tp/sys_exit", AttachKind::RawTracepoint),
+    (
+        "tp_openat",
+        "tracepoint/syscalls/sys_enter_openat",
+        AttachKind::Tracepoint,
+    ),
+    (
+        "tp_exec",
+        "tp/sched/sched_process_exec",
+        AttachKind::Tracepoint,
+    ),
+    (
+        "raw_sys_enter",
+        "raw_tp/sys_enter",
+        AttachKind::RawTracepoint,
+    ),
+    (
+        "raw_sched_switch",
+        "raw_tracepoint/sched_switch",
+        AttachKind::RawTracepoint,
+    ),
+    (
+        "raw_sys_exit_a",
+        "raw_tp/sys_exit",
+        AttachKind::RawTracepoint,
+    ),
+    (
+        "raw_sys_exit_b",
+        "raw_tp/sys_exit",
+        AttachKind::RawTracepoint,
+    ),
     ("btf_fork", "tp_btf/sched_process_fork", AttachKind::TpBtf),
     ("kp_openat2", "kprobe/do_sys_openat2", AttachKind::Kprobe),
-    ("krp_openat2", "kretprobe/do_sys_openat2", AttachKind::Kretprobe),
+    (
+        "krp_openat2",
+        "kretprobe/do_sys_openat2",
+        AttachKind::Kretprobe,
+    ),
     ("ksys_execve", "ksyscall/execve", AttachKind::Ksyscall),
     ("up_malloc", "uprobe/libc.so.6:malloc", AttachKind::Uprobe),
     ("urp_any", "uretprobe", AttachKind::Uretprobe),
     ("upm", "uprobe.multi", AttachKind::UprobeMulti),
     ("fe_unlinkat", "fentry/do_unlinkat", AttachKind::Fentry),
     ("fx_unlinkat", "fexit/do_unlinkat", AttachKind::Fexit),
-    ("fmr_file_open", "fmod_ret/security_file_open", AttachKind::FmodRet),
+    (
+        "fmr_file_open",
+        "fmod_ret/security_file_open",
+        AttachKind::FmodRet,
+    ),
     ("lsm_file_open", "lsm/file_open", AttachKind::Lsm),
     ("lsm_s_bprm", "lsm.s/bprm_check_security", AttachKind::Lsm),
     ("on_perf", "perf_event", AttachKind::PerfEvent),
@@ -34,7 +66,11 @@ const PROGS_MAPS: &[(&str, &str, AttachKind)] = &[
     ("cg_skb_in", "cgroup_skb/ingress", AttachKind::Cgroup),
     ("cg_connect4", "cgroup/connect4", AttachKind::Cgroup),
     ("sys_prog", "syscall", AttachKind::Syscall),
-    ("unknown_section", "perf_event_output_user", AttachKind::Unknown),
+    (
+        "unknown_section",
+        "perf_event_output_user",
+        AttachKind::Unknown,
+    ),
 ];
 
 #[test]
@@ -55,33 +91,56 @@ fn programs_match_the_source() {
 
     // The static helper `record` lives in .text: a subprogram, not a program.
     assert!(obj.program("record").is_none());
-    let record = obj.functions().iter().find(|f| f.name == "record").expect("record in functions()");
+    let record = obj
+        .functions()
+        .iter()
+        .find(|f| f.name == "record")
+        .expect("record in functions()");
     assert_eq!(obj.sections()[record.section_index].name, ".text");
 
     // Section-table facts libbpf attaches to the kinds.
     let p = |n: &str| obj.program(n).unwrap_or_else(|| panic!("program {n}"));
     assert_eq!(p("btf_fork").def.prog_type, ProgType::TRACING);
-    assert_eq!(p("btf_fork").def.expected_attach_type, Some(AttachType::TRACE_RAW_TP));
+    assert_eq!(
+        p("btf_fork").def.expected_attach_type,
+        Some(AttachType::TRACE_RAW_TP)
+    );
     assert!(p("btf_fork").def.attach_btf);
     assert!(p("lsm_s_bprm").def.sleepable && !p("lsm_file_open").def.sleepable);
-    assert_eq!(p("tp_openat").def.tracepoint(), Some(("syscalls", "sys_enter_openat")));
+    assert_eq!(
+        p("tp_openat").def.tracepoint(),
+        Some(("syscalls", "sys_enter_openat"))
+    );
     assert_eq!(p("kp_openat2").def.kprobe(), Some(("do_sys_openat2", 0)));
     let up = p("up_malloc").def.uprobe().expect("uprobe target");
     assert_eq!((up.binary, up.func, up.offset), ("libc.so.6", "malloc", 0));
-    assert_eq!(p("cg_connect4").def.expected_attach_type, Some(AttachType::CGROUP_INET4_CONNECT));
+    assert_eq!(
+        p("cg_connect4").def.expected_attach_type,
+        Some(AttachType::CGROUP_INET4_CONNECT)
+    );
     assert_eq!(p("unknown_section").def.prog_type, ProgType::UNSPEC);
 }
 
 #[test]
 fn every_program_ends_with_exit() {
-    for name in ["progs_maps.bpf.o", "core_relos.bpf.o", "legacy_maps.bpf.o", "core_relos.bpfeb.o"] {
+    for name in [
+        "progs_maps.bpf.o",
+        "core_relos.bpf.o",
+        "legacy_maps.bpf.o",
+        "core_relos.bpfeb.o",
+    ] {
         let obj = BpfObject::from_path(fixture(name)).expect("parse");
         assert!(!obj.programs().is_empty(), "{name}: no programs");
         for p in obj.programs() {
             let insns = obj.program_instructions(p).expect("instructions in file");
             assert_eq!(insns.len(), p.insn_count * 8);
             // BPF_JMP | BPF_EXIT = 0x95 is the opcode byte of the last instruction.
-            assert_eq!(insns[insns.len() - 8], 0x95, "{name}: {} does not end with exit", p.name);
+            assert_eq!(
+                insns[insns.len() - 8],
+                0x95,
+                "{name}: {} does not end with exit",
+                p.name
+            );
         }
     }
 }
@@ -89,25 +148,47 @@ fn every_program_ends_with_exit() {
 #[test]
 fn programs_match_libbpf() {
     for name in ["progs_maps.bpf.o", "core_relos.bpf.o"] {
-        let Some(log) = libbpf_open_log(name) else { return };
+        let Some(log) = libbpf_open_log(name) else {
+            return;
+        };
         // libbpf: sec 'raw_tp/sys_enter': found program 'raw_sys_enter' at insn offset 0 (0 bytes), code size 7 insns (56 bytes)
         let mut libbpf: Vec<(String, String, usize, usize)> = Vec::new();
         for line in log.lines() {
-            let Some(rest) = line.strip_prefix("libbpf: sec '") else { continue };
-            let Some((sec, rest)) = rest.split_once("': found program '") else { continue };
+            let Some(rest) = line.strip_prefix("libbpf: sec '") else {
+                continue;
+            };
+            let Some((sec, rest)) = rest.split_once("': found program '") else {
+                continue;
+            };
             let (prog, rest) = rest.split_once("' at insn offset ").expect("offset");
             let (off, rest) = rest.split_once(' ').expect("offset number");
-            let size = rest.split("code size ").nth(1).and_then(|s| s.split(' ').next()).expect("size");
+            let size = rest
+                .split("code size ")
+                .nth(1)
+                .and_then(|s| s.split(' ').next())
+                .expect("size");
             if sec == ".text" {
                 continue; // subprograms
             }
-            libbpf.push((sec.into(), prog.into(), off.parse().expect("off"), size.parse().expect("size")));
+            libbpf.push((
+                sec.into(),
+                prog.into(),
+                off.parse().expect("off"),
+                size.parse().expect("size"),
+            ));
         }
         let obj = BpfObject::from_path(fixture(name)).expect("parse");
         let mut ours: Vec<(String, String, usize, usize)> = obj
             .programs()
             .iter()
-            .map(|p| (p.section.clone(), p.name.clone(), (p.offset / 8) as usize, p.insn_count))
+            .map(|p| {
+                (
+                    p.section.clone(),
+                    p.name.clone(),
+                    (p.offset / 8) as usize,
+                    p.insn_count,
+                )
+            })
             .collect();
         libbpf.sort();
         ours.sort();
@@ -118,15 +199,24 @@ fn programs_match_libbpf() {
 #[test]
 fn sections_match_llvm_readelf() {
     let path = fixture("progs_maps.bpf.o");
-    let Some((out, _)) = run_tool("llvm-readelf-16", &["-S", "-W", path.to_str().expect("utf-8 path")]) else {
+    let Some((out, _)) = run_tool(
+        "llvm-readelf-16",
+        &["-S", "-W", path.to_str().expect("utf-8 path")],
+    ) else {
         return;
     };
     // "  [ 3] raw_tp/sys_enter  PROGBITS  0000000000000000 000120 000038 00  AX  0   0  8"
     let mut readelf: Vec<(usize, String, u64)> = Vec::new();
     for line in out.lines() {
-        let Some(rest) = line.trim_start().strip_prefix('[') else { continue };
-        let Some((idx, rest)) = rest.split_once(']') else { continue };
-        let Ok(idx) = idx.trim().parse::<usize>() else { continue };
+        let Some(rest) = line.trim_start().strip_prefix('[') else {
+            continue;
+        };
+        let Some((idx, rest)) = rest.split_once(']') else {
+            continue;
+        };
+        let Ok(idx) = idx.trim().parse::<usize>() else {
+            continue;
+        };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         if idx == 0 {
             readelf.push((0, String::new(), 0));
@@ -136,8 +226,11 @@ fn sections_match_llvm_readelf() {
         readelf.push((idx, fields[0].to_string(), size));
     }
     let obj = BpfObject::from_path(&path).expect("parse");
-    let ours: Vec<(usize, String, u64)> =
-        obj.sections().iter().map(|s| (s.index, s.name.clone(), s.size)).collect();
+    let ours: Vec<(usize, String, u64)> = obj
+        .sections()
+        .iter()
+        .map(|s| (s.index, s.name.clone(), s.size))
+        .collect();
     assert_eq!(ours, readelf);
 }
 

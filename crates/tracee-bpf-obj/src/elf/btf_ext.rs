@@ -164,7 +164,10 @@ impl BtfExt {
         let version = data[2];
         let flags = data[3];
         if version != 1 {
-            return Err(ObjectError::ext(2, format!("unsupported version {version}")));
+            return Err(ObjectError::ext(
+                2,
+                format!("unsupported version {version}"),
+            ));
         }
         if flags != 0 {
             return Err(ObjectError::ext(3, format!("unsupported flags {flags:#x}")));
@@ -193,33 +196,65 @@ impl BtfExt {
             func_info_len: r.u32(12, "func_info_len")?,
             line_info_off: r.u32(16, "line_info_off")?,
             line_info_len: r.u32(20, "line_info_len")?,
-            core_relo_off: if has_core { r.u32(24, "core_relo_off")? } else { 0 },
-            core_relo_len: if has_core { r.u32(28, "core_relo_len")? } else { 0 },
+            core_relo_off: if has_core {
+                r.u32(24, "core_relo_off")?
+            } else {
+                0
+            },
+            core_relo_len: if has_core {
+                r.u32(28, "core_relo_len")?
+            } else {
+                0
+            },
         };
-        let func_info = parse_table(&r, hdr, header.func_info_off, header.func_info_len, "func_info", 8, |r, o| {
-            Some(FuncInfoRecord {
-                insn_off: r.u32_at(o)?,
-                type_id: r.u32_at(o + 4)?,
-            })
-        })?;
-        let line_info = parse_table(&r, hdr, header.line_info_off, header.line_info_len, "line_info", 16, |r, o| {
-            Some(LineInfoRecord {
-                insn_off: r.u32_at(o)?,
-                file_name_off: r.u32_at(o + 4)?,
-                line_off: r.u32_at(o + 8)?,
-                line_col: r.u32_at(o + 12)?,
-            })
-        })?;
-        let core_relos = if has_core {
-            parse_table(&r, hdr, header.core_relo_off, header.core_relo_len, "core_relo", 16, |r, o| {
-                Some(CoreReloRecord {
+        let func_info = parse_table(
+            &r,
+            hdr,
+            header.func_info_off,
+            header.func_info_len,
+            "func_info",
+            8,
+            |r, o| {
+                Some(FuncInfoRecord {
                     insn_off: r.u32_at(o)?,
                     type_id: r.u32_at(o + 4)?,
-                    access_str_off: r.u32_at(o + 8)?,
-                    kind: r.u32_at(o + 12)?,
-                    ext_offset: o,
                 })
-            })?
+            },
+        )?;
+        let line_info = parse_table(
+            &r,
+            hdr,
+            header.line_info_off,
+            header.line_info_len,
+            "line_info",
+            16,
+            |r, o| {
+                Some(LineInfoRecord {
+                    insn_off: r.u32_at(o)?,
+                    file_name_off: r.u32_at(o + 4)?,
+                    line_off: r.u32_at(o + 8)?,
+                    line_col: r.u32_at(o + 12)?,
+                })
+            },
+        )?;
+        let core_relos = if has_core {
+            parse_table(
+                &r,
+                hdr,
+                header.core_relo_off,
+                header.core_relo_len,
+                "core_relo",
+                16,
+                |r, o| {
+                    Some(CoreReloRecord {
+                        insn_off: r.u32_at(o)?,
+                        type_id: r.u32_at(o + 4)?,
+                        access_str_off: r.u32_at(o + 8)?,
+                        kind: r.u32_at(o + 12)?,
+                        ext_offset: o,
+                    })
+                },
+            )?
         } else {
             Vec::new()
         };
@@ -262,24 +297,35 @@ fn parse_table<T>(
         return Ok(Vec::new());
     }
     if off % 4 != 0 {
-        return Err(ObjectError::ext(hdr, format!("{what} offset {off} is not 4-byte aligned")));
+        return Err(ObjectError::ext(
+            hdr,
+            format!("{what} offset {off} is not 4-byte aligned"),
+        ));
     }
     let start = hdr
         .checked_add(off as usize)
         .filter(|s| *s <= r.data.len())
-        .ok_or_else(|| ObjectError::ext(hdr, format!("{what} offset {off} is past the section end")))?;
+        .ok_or_else(|| {
+            ObjectError::ext(hdr, format!("{what} offset {off} is past the section end"))
+        })?;
     let end = start
         .checked_add(len as usize)
         .filter(|e| *e <= r.data.len())
         .ok_or_else(|| {
             ObjectError::ext(
                 start,
-                format!("{what} length {len} runs past the section end ({} bytes)", r.data.len()),
+                format!(
+                    "{what} length {len} runs past the section end ({} bytes)",
+                    r.data.len()
+                ),
             )
         })?;
     let rec_size = r.u32(start, &format!("{what} record size"))?;
     if start + 4 > end {
-        return Err(ObjectError::ext(start, format!("{what} length {len} leaves no room for the record size")));
+        return Err(ObjectError::ext(
+            start,
+            format!("{what} length {len} leaves no room for the record size"),
+        ));
     }
     if rec_size < min_rec || rec_size % 4 != 0 {
         return Err(ObjectError::ext(
@@ -291,25 +337,37 @@ fn parse_table<T>(
     let mut pos = start + 4;
     while pos < end {
         if end - pos < 8 {
-            return Err(ObjectError::ext(pos, format!("{what}: {} trailing bytes, not a section header", end - pos)));
+            return Err(ObjectError::ext(
+                pos,
+                format!("{what}: {} trailing bytes, not a section header", end - pos),
+            ));
         }
         let sec_name_off = r.u32(pos, "sec_name_off")?;
         let num = r.u32(pos + 4, "num_info")?;
         if num == 0 {
-            return Err(ObjectError::ext(pos + 4, format!("{what}: section group with 0 records")));
+            return Err(ObjectError::ext(
+                pos + 4,
+                format!("{what}: section group with 0 records"),
+            ));
         }
         let body = pos + 8;
         let total = (num as u64) * (rec_size as u64);
         if total > (end - body) as u64 {
             return Err(ObjectError::ext(
                 pos + 4,
-                format!("{what}: {num} records of {rec_size} bytes exceed the {} bytes left", end - body),
+                format!(
+                    "{what}: {num} records of {rec_size} bytes exceed the {} bytes left",
+                    end - body
+                ),
             ));
         }
         let mut records = Vec::with_capacity(num as usize);
         for i in 0..num as usize {
             let o = body + i * rec_size as usize;
-            records.push(read(r, o).ok_or_else(|| ObjectError::ext(o, format!("{what}: truncated record")))?);
+            records.push(
+                read(r, o)
+                    .ok_or_else(|| ObjectError::ext(o, format!("{what}: truncated record")))?,
+            );
         }
         out.push(ExtSection {
             sec_name_off,

@@ -129,7 +129,10 @@ impl CoreReloKind {
 
     /// Enumerator-based kinds: the access string is the enumerator's index.
     pub fn is_enumval_based(self) -> bool {
-        matches!(self, CoreReloKind::EnumvalExists | CoreReloKind::EnumvalValue)
+        matches!(
+            self,
+            CoreReloKind::EnumvalExists | CoreReloKind::EnumvalValue
+        )
     }
 }
 
@@ -214,7 +217,9 @@ impl CoreSpec {
         };
         if kind.is_type_based() {
             if access != "0" {
-                return Err(format!("type-based relocation needs access string \"0\", got {access:?}"));
+                return Err(format!(
+                    "type-based relocation needs access string \"0\", got {access:?}"
+                ));
             }
             spec.raw.push(0);
             return Ok(spec);
@@ -223,9 +228,9 @@ impl CoreSpec {
             if spec.raw.len() == CORE_SPEC_MAX_LEN {
                 return Err(format!("more than {CORE_SPEC_MAX_LEN} accessors"));
             }
-            let n: u32 = part
-                .parse()
-                .map_err(|_| format!("access string component {part:?} is not a non-negative number"))?;
+            let n: u32 = part.parse().map_err(|_| {
+                format!("access string component {part:?} is not a non-negative number")
+            })?;
             spec.raw.push(n);
         }
         let mut id = btf.skip_mods_and_typedefs(root_type_id).map_err(btf_err)?;
@@ -235,7 +240,12 @@ impl CoreSpec {
         if kind.is_enumval_based() {
             let e = match t {
                 Type::Enum(e) | Type::Enum64(e) => e,
-                other => return Err(format!("enum relocation on [{id}] of kind {}", other.kind().name())),
+                other => {
+                    return Err(format!(
+                        "enum relocation on [{id}] of kind {}",
+                        other.kind().name()
+                    ))
+                }
             };
             if spec.raw.len() > 1 {
                 return Err("enum relocation with more than one accessor".into());
@@ -257,17 +267,25 @@ impl CoreSpec {
         // Field-based: the first index steps over elements of an implicit array of the root.
         let sz = btf.size_of(id).map_err(btf_err)?;
         spec.bit_offset = mul_bits(first, sz)?;
-        spec.accessors.push(Accessor { type_id: id, idx: first, name: None });
+        spec.accessors.push(Accessor {
+            type_id: id,
+            idx: first,
+            name: None,
+        });
 
         for (pos, &idx) in spec.raw.clone().iter().enumerate().skip(1) {
             id = btf.skip_mods_and_typedefs(id).map_err(btf_err)?;
             match btf.type_by_id(id).map_err(btf_err)? {
                 Type::Struct(c) | Type::Union(c) => {
-                    let m = c
-                        .member(idx as usize)
-                        .ok_or_else(|| format!("member index {idx} >= vlen {} of [{id}]", c.vlen()))?;
+                    let m = c.member(idx as usize).ok_or_else(|| {
+                        format!("member index {idx} >= vlen {} of [{id}]", c.vlen())
+                    })?;
                     // libbpf's btf_member_bit_offset: the offset word, low 24 bits with kind_flag.
-                    let off = if c.kind_flag() { m.raw_offset & 0x00ff_ffff } else { m.raw_offset };
+                    let off = if c.kind_flag() {
+                        m.raw_offset & 0x00ff_ffff
+                    } else {
+                        m.raw_offset
+                    };
                     spec.bit_offset = spec
                         .bit_offset
                         .checked_add(u64::from(off))
@@ -288,9 +306,16 @@ impl CoreSpec {
                     let elem = btf.skip_mods_and_typedefs(a.elem_type()).map_err(btf_err)?;
                     let flex = a.nelems() == 0 && is_last_named_member(btf, spec.accessors.last());
                     if !flex && idx >= a.nelems() {
-                        return Err(format!("array index {idx} >= nelems {} of [{id}]", a.nelems()));
+                        return Err(format!(
+                            "array index {idx} >= nelems {} of [{id}]",
+                            a.nelems()
+                        ));
                     }
-                    spec.accessors.push(Accessor { type_id: elem, idx, name: None });
+                    spec.accessors.push(Accessor {
+                        type_id: elem,
+                        idx,
+                        name: None,
+                    });
                     let esz = btf.size_of(elem).map_err(btf_err)?;
                     spec.bit_offset = spec
                         .bit_offset
@@ -313,7 +338,11 @@ impl CoreSpec {
     /// `struct task_struct.comm[3]`, `struct dentry.d_name.len`, `enum pid_type::PIDTYPE_SID`,
     /// `struct file` (type-based kinds).
     pub fn access_path(&self) -> String {
-        let mut s = format!("{} {}", kind_str(self.root_kind), display_name(&self.root_name));
+        let mut s = format!(
+            "{} {}",
+            kind_str(self.root_kind),
+            display_name(&self.root_name)
+        );
         if self.kind.is_type_based() {
             return s;
         }
@@ -343,7 +372,10 @@ impl CoreSpec {
         if !self.kind.is_field_based() {
             return Vec::new();
         }
-        self.accessors.iter().filter_map(|a| a.name.as_deref()).collect()
+        self.accessors
+            .iter()
+            .filter_map(|a| a.name.as_deref())
+            .collect()
     }
 }
 
@@ -351,7 +383,13 @@ impl fmt::Display for CoreSpec {
     /// libbpf's `bpf_core_format_spec` output, e.g.
     /// `<byte_off> [5] struct task_struct.in_execve (0:4 @ offset 8.2)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}> [{}] {}", self.kind.libbpf_name(), self.root_type_id, self.access_path())?;
+        write!(
+            f,
+            "<{}> [{}] {}",
+            self.kind.libbpf_name(),
+            self.root_type_id,
+            self.access_path()
+        )?;
         if self.kind.is_enumval_based() {
             if let Some(v) = self.enum_value {
                 if self.enum_signed {

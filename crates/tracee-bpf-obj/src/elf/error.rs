@@ -64,7 +64,9 @@ pub enum ObjectError {
         reason: String,
     },
     /// A string offset points outside the `.BTF` string section.
-    #[error(".BTF.ext at byte {offset}: {what} string offset {str_off} is not a valid .BTF string")]
+    #[error(
+        ".BTF.ext at byte {offset}: {what} string offset {str_off} is not a valid .BTF string"
+    )]
     BadStringOffset {
         /// Byte offset of the record inside `.BTF.ext`.
         offset: usize,

@@ -25,17 +25,39 @@ macro_rules! map_types {
 }
 
 map_types!(
-    (UNSPEC, 0, "unspec"), (HASH, 1, "hash"), (ARRAY, 2, "array"), (PROG_ARRAY, 3, "prog_array"),
-    (PERF_EVENT_ARRAY, 4, "perf_event_array"), (PERCPU_HASH, 5, "percpu_hash"),
-    (PERCPU_ARRAY, 6, "percpu_array"), (STACK_TRACE, 7, "stack_trace"), (CGROUP_ARRAY, 8, "cgroup_array"),
-    (LRU_HASH, 9, "lru_hash"), (LRU_PERCPU_HASH, 10, "lru_percpu_hash"), (LPM_TRIE, 11, "lpm_trie"),
-    (ARRAY_OF_MAPS, 12, "array_of_maps"), (HASH_OF_MAPS, 13, "hash_of_maps"), (DEVMAP, 14, "devmap"),
-    (SOCKMAP, 15, "sockmap"), (CPUMAP, 16, "cpumap"), (XSKMAP, 17, "xskmap"), (SOCKHASH, 18, "sockhash"),
-    (CGROUP_STORAGE, 19, "cgroup_storage"), (REUSEPORT_SOCKARRAY, 20, "reuseport_sockarray"),
-    (PERCPU_CGROUP_STORAGE, 21, "percpu_cgroup_storage"), (QUEUE, 22, "queue"), (STACK, 23, "stack"),
-    (SK_STORAGE, 24, "sk_storage"), (DEVMAP_HASH, 25, "devmap_hash"), (STRUCT_OPS, 26, "struct_ops"),
-    (RINGBUF, 27, "ringbuf"), (INODE_STORAGE, 28, "inode_storage"), (TASK_STORAGE, 29, "task_storage"),
-    (BLOOM_FILTER, 30, "bloom_filter"), (USER_RINGBUF, 31, "user_ringbuf"), (CGRP_STORAGE, 32, "cgrp_storage"),
+    (UNSPEC, 0, "unspec"),
+    (HASH, 1, "hash"),
+    (ARRAY, 2, "array"),
+    (PROG_ARRAY, 3, "prog_array"),
+    (PERF_EVENT_ARRAY, 4, "perf_event_array"),
+    (PERCPU_HASH, 5, "percpu_hash"),
+    (PERCPU_ARRAY, 6, "percpu_array"),
+    (STACK_TRACE, 7, "stack_trace"),
+    (CGROUP_ARRAY, 8, "cgroup_array"),
+    (LRU_HASH, 9, "lru_hash"),
+    (LRU_PERCPU_HASH, 10, "lru_percpu_hash"),
+    (LPM_TRIE, 11, "lpm_trie"),
+    (ARRAY_OF_MAPS, 12, "array_of_maps"),
+    (HASH_OF_MAPS, 13, "hash_of_maps"),
+    (DEVMAP, 14, "devmap"),
+    (SOCKMAP, 15, "sockmap"),
+    (CPUMAP, 16, "cpumap"),
+    (XSKMAP, 17, "xskmap"),
+    (SOCKHASH, 18, "sockhash"),
+    (CGROUP_STORAGE, 19, "cgroup_storage"),
+    (REUSEPORT_SOCKARRAY, 20, "reuseport_sockarray"),
+    (PERCPU_CGROUP_STORAGE, 21, "percpu_cgroup_storage"),
+    (QUEUE, 22, "queue"),
+    (STACK, 23, "stack"),
+    (SK_STORAGE, 24, "sk_storage"),
+    (DEVMAP_HASH, 25, "devmap_hash"),
+    (STRUCT_OPS, 26, "struct_ops"),
+    (RINGBUF, 27, "ringbuf"),
+    (INODE_STORAGE, 28, "inode_storage"),
+    (TASK_STORAGE, 29, "task_storage"),
+    (BLOOM_FILTER, 30, "bloom_filter"),
+    (USER_RINGBUF, 31, "user_ringbuf"),
+    (CGRP_STORAGE, 32, "cgrp_storage"),
     (ARENA, 33, "arena"),
 );
 
@@ -185,7 +207,12 @@ pub(crate) fn parse_btf_maps(btf: &Btf) -> Result<Vec<MapDef>, ObjectError> {
     };
     let sec = match btf.type_by_id(sec_id) {
         Ok(Type::Datasec(d)) => d,
-        _ => return Err(ObjectError::section(".maps", format!("BTF type [{sec_id}] is not a DATASEC"))),
+        _ => {
+            return Err(ObjectError::section(
+                ".maps",
+                format!("BTF type [{sec_id}] is not a DATASEC"),
+            ))
+        }
     };
     let mut maps = Vec::new();
     for vi in sec.vars() {
@@ -194,7 +221,11 @@ pub(crate) fn parse_btf_maps(btf: &Btf) -> Result<Vec<MapDef>, ObjectError> {
             Ok(other) => {
                 return Err(ObjectError::section(
                     ".maps",
-                    format!("DATASEC entry [{}] is a {}, not a VAR", vi.type_id, other.kind().name()),
+                    format!(
+                        "DATASEC entry [{}] is a {}, not a VAR",
+                        vi.type_id,
+                        other.kind().name()
+                    ),
                 ))
             }
             Err(e) => return Err(ObjectError::section(".maps", e.to_string())),
@@ -215,9 +246,18 @@ fn parse_def(btf: &Btf, name: &str, def_id: TypeId, is_inner: bool) -> Result<Ma
     let merr = |reason: String| ObjectError::map(name, reason);
     let st = match btf.type_by_id(def_id).map_err(|e| merr(e.to_string()))? {
         Type::Struct(s) => s,
-        other => return Err(merr(format!("definition [{def_id}] is a {}, not a STRUCT", other.kind().name()))),
+        other => {
+            return Err(merr(format!(
+                "definition [{def_id}] is a {}, not a STRUCT",
+                other.kind().name()
+            )))
+        }
     };
-    let origin = if is_inner { MapOrigin::Inner } else { MapOrigin::BtfDefined };
+    let origin = if is_inner {
+        MapOrigin::Inner
+    } else {
+        MapOrigin::BtfDefined
+    };
     let mut def = MapDef::empty(name, ".maps", origin);
     let vlen = st.vlen() as usize;
     for (i, m) in st.members().enumerate() {
@@ -237,8 +277,13 @@ fn parse_def(btf: &Btf, name: &str, def_id: TypeId, is_inner: bool) -> Result<Ma
             }
             "key_size" | "value_size" => {
                 let v = int_field(btf, name, field, m.type_id)?;
-                let slot = if field == "key_size" { &mut def.key_size } else { &mut def.value_size };
-                set_size(slot, v).map_err(|old| merr(format!("conflicting {field} {old} != {v}")))?;
+                let slot = if field == "key_size" {
+                    &mut def.key_size
+                } else {
+                    &mut def.value_size
+                };
+                set_size(slot, v)
+                    .map_err(|old| merr(format!("conflicting {field} {old} != {v}")))?;
             }
             "key" | "value" => {
                 let (tid, sz) = typed_field(btf, name, field, m.type_id)?;
@@ -247,7 +292,8 @@ fn parse_def(btf: &Btf, name: &str, def_id: TypeId, is_inner: bool) -> Result<Ma
                 } else {
                     (&mut def.value_size, &mut def.value_type_id)
                 };
-                set_size(slot, sz).map_err(|old| merr(format!("conflicting {field} size {old} != {sz}")))?;
+                set_size(slot, sz)
+                    .map_err(|old| merr(format!("conflicting {field} size {old} != {sz}")))?;
                 *tslot = Some(tid);
             }
             "values" => {
@@ -259,22 +305,36 @@ fn parse_def(btf: &Btf, name: &str, def_id: TypeId, is_inner: bool) -> Result<Ma
                 }
                 let prog_array = def.map_type == MapType::PROG_ARRAY;
                 if !def.map_type.is_map_in_map() && !prog_array {
-                    return Err(merr(format!("'values' needs a map-in-map or prog_array, map type is {}", def.map_type)));
+                    return Err(merr(format!(
+                        "'values' needs a map-in-map or prog_array, map type is {}",
+                        def.map_type
+                    )));
                 }
-                set_size(&mut def.value_size, 4).map_err(|old| merr(format!("conflicting value size {old} != 4")))?;
+                set_size(&mut def.value_size, 4)
+                    .map_err(|old| merr(format!("conflicting value size {old} != 4")))?;
                 let arr = match btf.type_by_id(m.type_id).map_err(|e| merr(e.to_string()))? {
                     Type::Array(a) if a.nelems() == 0 => a,
-                    _ => return Err(merr("'values' must be a zero-length array of pointers".into())),
+                    _ => {
+                        return Err(merr(
+                            "'values' must be a zero-length array of pointers".into(),
+                        ))
+                    }
                 };
-                let ptr = btf.skip_mods_and_typedefs(arr.elem_type()).map_err(|e| merr(e.to_string()))?;
+                let ptr = btf
+                    .skip_mods_and_typedefs(arr.elem_type())
+                    .map_err(|e| merr(e.to_string()))?;
                 let pointee = match btf.type_by_id(ptr).map_err(|e| merr(e.to_string()))? {
-                    Type::Ptr(p) => btf.skip_mods_and_typedefs(p.type_id()).map_err(|e| merr(e.to_string()))?,
+                    Type::Ptr(p) => btf
+                        .skip_mods_and_typedefs(p.type_id())
+                        .map_err(|e| merr(e.to_string()))?,
                     _ => return Err(merr("'values' must be an array of pointers".into())),
                 };
                 def.values_offset = Some(u64::from(m.bit_offset / 8));
                 if prog_array {
                     if !matches!(btf.type_by_id(pointee), Ok(Type::FuncProto(_))) {
-                        return Err(merr("prog_array 'values' must point to a function prototype".into()));
+                        return Err(merr(
+                            "prog_array 'values' must point to a function prototype".into(),
+                        ));
                     }
                     continue;
                 }
@@ -301,27 +361,40 @@ fn set_size(slot: &mut u32, v: u32) -> Result<(), u32> {
 /// `__uint(name, N)` is `int (*name)[N]`: a pointer to an array whose length is the value.
 fn int_field(btf: &Btf, map: &str, field: &str, type_id: TypeId) -> Result<u32, ObjectError> {
     let merr = |reason: String| ObjectError::map(map, format!("attribute '{field}': {reason}"));
-    let ptr = btf.skip_mods_and_typedefs(type_id).map_err(|e| merr(e.to_string()))?;
+    let ptr = btf
+        .skip_mods_and_typedefs(type_id)
+        .map_err(|e| merr(e.to_string()))?;
     let target = match btf.type_by_id(ptr).map_err(|e| merr(e.to_string()))? {
         Type::Ptr(p) => p.type_id(),
         other => return Err(merr(format!("expected PTR, got {}", other.kind().name()))),
     };
     match btf.type_by_id(target).map_err(|e| merr(e.to_string()))? {
         Type::Array(a) => Ok(a.nelems()),
-        other => Err(merr(format!("expected PTR to ARRAY, got PTR to {}", other.kind().name()))),
+        other => Err(merr(format!(
+            "expected PTR to ARRAY, got PTR to {}",
+            other.kind().name()
+        ))),
     }
 }
 
 /// `__type(name, T)` is `T *name`: the pointee's id and size.
-fn typed_field(btf: &Btf, map: &str, field: &str, type_id: TypeId) -> Result<(TypeId, u32), ObjectError> {
+fn typed_field(
+    btf: &Btf,
+    map: &str,
+    field: &str,
+    type_id: TypeId,
+) -> Result<(TypeId, u32), ObjectError> {
     let merr = |reason: String| ObjectError::map(map, format!("attribute '{field}': {reason}"));
-    let ptr = btf.skip_mods_and_typedefs(type_id).map_err(|e| merr(e.to_string()))?;
+    let ptr = btf
+        .skip_mods_and_typedefs(type_id)
+        .map_err(|e| merr(e.to_string()))?;
     let target = match btf.type_by_id(ptr).map_err(|e| merr(e.to_string()))? {
         Type::Ptr(p) => p.type_id(),
         other => return Err(merr(format!("expected PTR, got {}", other.kind().name()))),
     };
     let size = btf.size_of(target).map_err(|e| merr(e.to_string()))?;
-    let size = u32::try_from(size).map_err(|_| merr(format!("size {size} does not fit 32 bits")))?;
+    let size =
+        u32::try_from(size).map_err(|_| merr(format!("size {size} does not fit 32 bits")))?;
     Ok((target, size))
 }
 
@@ -339,20 +412,35 @@ pub(crate) fn parse_legacy_maps(
     if def_size < 20 || data.len() % symbols.len() != 0 {
         return Err(ObjectError::section(
             "maps",
-            format!("{} bytes for {} map symbols: not whole bpf_map_def entries of at least 20 bytes", data.len(), symbols.len()),
+            format!(
+                "{} bytes for {} map symbols: not whole bpf_map_def entries of at least 20 bytes",
+                data.len(),
+                symbols.len()
+            ),
         ));
     }
     let rd = |b: &[u8], i: usize| -> u32 {
         let w = [b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]];
-        if big_endian { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) }
+        if big_endian {
+            u32::from_be_bytes(w)
+        } else {
+            u32::from_le_bytes(w)
+        }
     };
     let mut symbols: Vec<&(String, u64)> = symbols.iter().collect();
     symbols.sort_by_key(|(_, off)| *off);
     let mut out = Vec::new();
     for (name, off) in symbols {
-        let start = usize::try_from(*off).ok().filter(|o| o % def_size == 0 && o + def_size <= data.len());
+        let start = usize::try_from(*off)
+            .ok()
+            .filter(|o| o % def_size == 0 && o + def_size <= data.len());
         let Some(start) = start else {
-            return Err(ObjectError::map(name, format!("legacy definition at offset {off} is not a whole entry of the 'maps' section")));
+            return Err(ObjectError::map(
+                name,
+                format!(
+                    "legacy definition at offset {off} is not a whole entry of the 'maps' section"
+                ),
+            ));
         };
         let b = &data[start..start + def_size];
         let mut m = MapDef::empty(name, "maps", MapOrigin::Legacy);

@@ -19,6 +19,10 @@ pub use self::btf_ext::{
 };
 pub use self::core_relo::{Accessor, CoreRelo, CoreReloKind, CoreSpec, CORE_SPEC_MAX_LEN};
 pub use self::error::ObjectError;
-pub use self::maps::{InitSlot, MapDef, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG};
+pub use self::maps::{
+    InitSlot, MapDef, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG,
+};
 pub use self::object::{BpfObject, FuncInfo, LineInfo, SectionInfo};
-pub use self::program::{AttachKind, AttachType, Function, ProgType, Program, SectionDef, UprobeTarget};
+pub use self::program::{
+    AttachKind, AttachType, Function, ProgType, Program, SectionDef, UprobeTarget,
+};

@@ -192,7 +192,8 @@ impl BpfObject {
         let sec = self.sections.get(prog.section_index)?;
         let start = sec.file_offset.checked_add(prog.offset)?;
         let end = start.checked_add((prog.insn_count as u64).checked_mul(8)?)?;
-        self.data.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+        self.data
+            .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
     }
     /// Every function symbol in an executable section: programs and subprograms.
     pub fn functions(&self) -> &[Function] {
@@ -280,9 +281,8 @@ impl<'d> Parsed<'d> {
             .sections
             .section(object::SectionIndex(index))
             .map_err(ObjectError::elf)?;
-        sh.data(self.endian, self.data).map_err(|e| {
-            ObjectError::section(self.infos[index].name.clone(), e.to_string())
-        })
+        sh.data(self.endian, self.data)
+            .map_err(|e| ObjectError::section(self.infos[index].name.clone(), e.to_string()))
     }
 
     fn by_name(&self, name: &str) -> Option<&SectionInfo> {
@@ -309,16 +309,22 @@ impl<'d> Parsed<'d> {
         let kernel_version = match self.by_name("version") {
             Some(s) => {
                 let d = self.section_data(s.index)?;
-                let w: [u8; 4] = d
-                    .get(..4)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| ObjectError::section("version", format!("{} bytes, expected 4", d.len())))?;
-                Some(if big_endian { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) })
+                let w: [u8; 4] = d.get(..4).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                    ObjectError::section("version", format!("{} bytes, expected 4", d.len()))
+                })?;
+                Some(if big_endian {
+                    u32::from_be_bytes(w)
+                } else {
+                    u32::from_le_bytes(w)
+                })
             }
             None => None,
         };
         let btf = match self.by_name(".BTF") {
-            Some(s) => Some(Btf::from_slice(self.section_data(s.index)?).map_err(|source| ObjectError::Btf { source })?),
+            Some(s) => Some(
+                Btf::from_slice(self.section_data(s.index)?)
+                    .map_err(|source| ObjectError::Btf { source })?,
+            ),
             None => None,
         };
         let btf_ext = match self.by_name(".BTF.ext") {
@@ -328,9 +334,9 @@ impl<'d> Parsed<'d> {
         let (functions, programs) = self.functions()?;
         let mut maps = Vec::new();
         if let Some(sec) = self.by_name(".maps") {
-            let btf = btf
-                .as_ref()
-                .ok_or_else(|| ObjectError::section(".maps", "BTF-defined maps need a .BTF section"))?;
+            let btf = btf.as_ref().ok_or_else(|| {
+                ObjectError::section(".maps", "BTF-defined maps need a .BTF section")
+            })?;
             maps = maps::parse_btf_maps(btf)?;
             // In an unlinked object the DATASEC offsets are still 0 (libbpf fixes them up from
             // the symbol table); the symbols are the truth.
@@ -343,7 +349,11 @@ impl<'d> Parsed<'d> {
             self.apply_map_relocations(sec.index, &mut maps, &functions)?;
         }
         if let Some(sec) = self.by_name("maps") {
-            let syms: Vec<(String, u64)> = self.symbols_in(sec.index).into_iter().map(|(n, o, _)| (n, o)).collect();
+            let syms: Vec<(String, u64)> = self
+                .symbols_in(sec.index)
+                .into_iter()
+                .map(|(n, o, _)| (n, o))
+                .collect();
             let data = self.section_data(sec.index)?;
             maps.extend(maps::parse_legacy_maps(data, &syms, big_endian)?);
         }
@@ -352,8 +362,13 @@ impl<'d> Parsed<'d> {
             let global = [".data", ".rodata", ".bss"]
                 .iter()
                 .any(|p| n == *p || n.strip_prefix(p).is_some_and(|r| r.starts_with('.')));
-            if global && s.size > 0 && (s.sh_type == elf::SHT_PROGBITS || s.sh_type == elf::SHT_NOBITS) {
-                let datasec = btf.as_ref().and_then(|b| b.find_by_name_kind(n, Kind::Datasec));
+            if global
+                && s.size > 0
+                && (s.sh_type == elf::SHT_PROGBITS || s.sh_type == elf::SHT_NOBITS)
+            {
+                let datasec = btf
+                    .as_ref()
+                    .and_then(|b| b.find_by_name_kind(n, Kind::Datasec));
                 maps.push(MapDef::global_data(n, s.size, datasec));
             }
         }
@@ -375,7 +390,10 @@ impl<'d> Parsed<'d> {
             core_relos: Vec::new(),
         };
         if let Some(ext) = btf_ext {
-            let btf = obj.btf.as_ref().ok_or_else(|| ObjectError::section(".BTF.ext", "present without .BTF"))?;
+            let btf = obj
+                .btf
+                .as_ref()
+                .ok_or_else(|| ObjectError::section(".BTF.ext", "present without .BTF"))?;
             obj.func_infos = resolve_func_infos(btf, &ext)?;
             obj.line_infos = resolve_line_infos(btf, &ext)?;
             obj.core_relos = resolve_core_relos(btf, &ext, &obj.sections, &obj.functions)?;
@@ -388,8 +406,16 @@ impl<'d> Parsed<'d> {
     fn symbols_in(&self, section: usize) -> Vec<(String, u64, u64)> {
         self.symbols
             .iter()
-            .filter(|s| usize::from(s.st_shndx(self.endian)) == section && s.st_type() != elf::STT_SECTION)
-            .map(|s| (self.symbol_name(s), s.st_value(self.endian), s.st_size(self.endian)))
+            .filter(|s| {
+                usize::from(s.st_shndx(self.endian)) == section && s.st_type() != elf::STT_SECTION
+            })
+            .map(|s| {
+                (
+                    self.symbol_name(s),
+                    s.st_value(self.endian),
+                    s.st_size(self.endian),
+                )
+            })
             .filter(|(n, _, _)| !n.is_empty())
             .collect()
     }
@@ -417,10 +443,15 @@ impl<'d> Parsed<'d> {
             };
             let end = off.checked_add(size).filter(|e| *e <= sec.size);
             if end.is_none() {
-                return Err(serr(format!("offset {off} + size {size} exceeds the section size {}", sec.size)));
+                return Err(serr(format!(
+                    "offset {off} + size {size} exceeds the section size {}",
+                    sec.size
+                )));
             }
             if off % 8 != 0 || size % 8 != 0 {
-                return Err(serr(format!("offset {off} or size {size} is not a multiple of 8 (instruction size)")));
+                return Err(serr(format!(
+                    "offset {off} or size {size} is not a multiple of 8 (instruction size)"
+                )));
             }
             funcs.push(Function {
                 name: name.clone(),
@@ -446,9 +477,16 @@ impl<'d> Parsed<'d> {
     }
 
     /// `.rel.maps` entries fill the `values` slots of map-in-maps and prog arrays.
-    fn apply_map_relocations(&self, maps_index: usize, maps: &mut [MapDef], funcs: &[Function]) -> Result<(), ObjectError> {
+    fn apply_map_relocations(
+        &self,
+        maps_index: usize,
+        maps: &mut [MapDef],
+        funcs: &[Function],
+    ) -> Result<(), ObjectError> {
         for (_, sh) in self.sections.enumerate() {
-            if sh.sh_type(self.endian) != elf::SHT_REL || sh.sh_info(self.endian) as usize != maps_index {
+            if sh.sh_type(self.endian) != elf::SHT_REL
+                || sh.sh_info(self.endian) as usize != maps_index
+            {
                 continue;
             }
             let rels = match sh.rel(self.endian, self.data) {
@@ -459,23 +497,45 @@ impl<'d> Parsed<'d> {
             for rel in rels {
                 let r_off = rel.r_offset(self.endian);
                 let sym_idx = rel.r_sym(self.endian);
-                let sym = self.symbols.symbol(SymbolIndex(sym_idx as usize)).map_err(|e| {
-                    ObjectError::section(".rel.maps", format!("relocation at {r_off}: symbol {sym_idx}: {e}"))
-                })?;
+                let sym = self
+                    .symbols
+                    .symbol(SymbolIndex(sym_idx as usize))
+                    .map_err(|e| {
+                        ObjectError::section(
+                            ".rel.maps",
+                            format!("relocation at {r_off}: symbol {sym_idx}: {e}"),
+                        )
+                    })?;
                 let mut target = self.symbol_name(sym);
                 if sym.st_type() == elf::STT_SECTION || target.is_empty() {
                     // A static function is referenced through its section + offset.
-                    let (shndx, off) = (usize::from(sym.st_shndx(self.endian)), sym.st_value(self.endian));
-                    if let Some(f) = funcs.iter().find(|f| f.section_index == shndx && f.offset == off) {
+                    let (shndx, off) = (
+                        usize::from(sym.st_shndx(self.endian)),
+                        sym.st_value(self.endian),
+                    );
+                    if let Some(f) = funcs
+                        .iter()
+                        .find(|f| f.section_index == shndx && f.offset == off)
+                    {
                         target = f.name.clone();
                     }
                 }
                 let map = maps
                     .iter_mut()
                     .find(|m| m.offset <= r_off && r_off < m.offset.saturating_add(m.size))
-                    .ok_or_else(|| ObjectError::section(".rel.maps", format!("relocation at {r_off} is inside no map")))?;
+                    .ok_or_else(|| {
+                        ObjectError::section(
+                            ".rel.maps",
+                            format!("relocation at {r_off} is inside no map"),
+                        )
+                    })?;
                 let values = map.values_offset.ok_or_else(|| {
-                    ObjectError::map(&map.name, format!("relocation at {r_off} against {target:?} but the map has no 'values'"))
+                    ObjectError::map(
+                        &map.name,
+                        format!(
+                            "relocation at {r_off} against {target:?} but the map has no 'values'"
+                        ),
+                    )
                 })?;
                 let rel_in_map = r_off - map.offset;
                 let slot = rel_in_map
@@ -484,9 +544,15 @@ impl<'d> Parsed<'d> {
                     .map(|d| d / 8)
                     .and_then(|s| u32::try_from(s).ok())
                     .ok_or_else(|| {
-                        ObjectError::map(&map.name, format!("relocation at map offset {rel_in_map} is not a 'values' slot"))
+                        ObjectError::map(
+                            &map.name,
+                            format!("relocation at map offset {rel_in_map} is not a 'values' slot"),
+                        )
                     })?;
-                map.init_slots.push(InitSlot { index: slot, target });
+                map.init_slots.push(InitSlot {
+                    index: slot,
+                    target,
+                });
             }
         }
         for m in maps.iter_mut() {
@@ -500,7 +566,12 @@ fn sec_name(btf: &Btf, off: u32, ext_offset: usize) -> Result<String, ObjectErro
     str_at(btf, off, ext_offset, "sec_name_off")
 }
 
-fn str_at(btf: &Btf, off: u32, ext_offset: usize, what: &'static str) -> Result<String, ObjectError> {
+fn str_at(
+    btf: &Btf,
+    off: u32,
+    ext_offset: usize,
+    what: &'static str,
+) -> Result<String, ObjectError> {
     btf.str_at(off)
         .map(str::to_string)
         .map_err(|_| ObjectError::BadStringOffset {
@@ -515,18 +586,25 @@ fn resolve_func_infos(btf: &Btf, ext: &BtfExt) -> Result<Vec<FuncInfo>, ObjectEr
     for g in ext.func_info() {
         let section = sec_name(btf, g.sec_name_off, g.ext_offset)?;
         for r in &g.records {
-            let name = match btf.type_by_id(r.type_id) {
-                Ok(Type::Func(f)) => f.name().to_string(),
-                Ok(other) => {
-                    return Err(ObjectError::ext(
+            let name =
+                match btf.type_by_id(r.type_id) {
+                    Ok(Type::Func(f)) => f.name().to_string(),
+                    Ok(other) => return Err(ObjectError::ext(
                         g.ext_offset,
-                        format!("func_info in {section} at insn byte {}: type [{}] is a {}, not a FUNC", r.insn_off, r.type_id, other.kind().name()),
-                    ))
-                }
-                Err(e) => {
-                    return Err(ObjectError::ext(g.ext_offset, format!("func_info in {section} at insn byte {}: {e}", r.insn_off)))
-                }
-            };
+                        format!(
+                            "func_info in {section} at insn byte {}: type [{}] is a {}, not a FUNC",
+                            r.insn_off,
+                            r.type_id,
+                            other.kind().name()
+                        ),
+                    )),
+                    Err(e) => {
+                        return Err(ObjectError::ext(
+                            g.ext_offset,
+                            format!("func_info in {section} at insn byte {}: {e}", r.insn_off),
+                        ))
+                    }
+                };
             out.push(FuncInfo {
                 section: section.clone(),
                 insn_off: r.insn_off,
@@ -575,7 +653,8 @@ fn resolve_core_relos(
                 access: access.clone(),
                 reason,
             };
-            let kind = CoreReloKind::from_raw(r.kind).ok_or_else(|| rerr(format!("unknown relocation kind {}", r.kind)))?;
+            let kind = CoreReloKind::from_raw(r.kind)
+                .ok_or_else(|| rerr(format!("unknown relocation kind {}", r.kind)))?;
             let spec = CoreSpec::resolve(btf, r.type_id, &access, kind).map_err(rerr)?;
             let insn = u64::from(r.insn_off);
             let function = sec_index.and_then(|si| {

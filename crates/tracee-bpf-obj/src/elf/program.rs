@@ -25,53 +25,118 @@ macro_rules! numbered {
     };
 }
 
-numbered!(ProgType, "BPF_PROG_TYPE_", [
-    (UNSPEC, 0, "unspec"), (SOCKET_FILTER, 1, "socket_filter"), (KPROBE, 2, "kprobe"),
-    (SCHED_CLS, 3, "sched_cls"), (SCHED_ACT, 4, "sched_act"), (TRACEPOINT, 5, "tracepoint"),
-    (XDP, 6, "xdp"), (PERF_EVENT, 7, "perf_event"), (CGROUP_SKB, 8, "cgroup_skb"),
-    (CGROUP_SOCK, 9, "cgroup_sock"), (LWT_IN, 10, "lwt_in"), (LWT_OUT, 11, "lwt_out"),
-    (LWT_XMIT, 12, "lwt_xmit"), (SOCK_OPS, 13, "sock_ops"), (SK_SKB, 14, "sk_skb"),
-    (CGROUP_DEVICE, 15, "cgroup_device"), (SK_MSG, 16, "sk_msg"), (RAW_TRACEPOINT, 17, "raw_tracepoint"),
-    (CGROUP_SOCK_ADDR, 18, "cgroup_sock_addr"), (LWT_SEG6LOCAL, 19, "lwt_seg6local"),
-    (LIRC_MODE2, 20, "lirc_mode2"), (SK_REUSEPORT, 21, "sk_reuseport"),
-    (FLOW_DISSECTOR, 22, "flow_dissector"), (CGROUP_SYSCTL, 23, "cgroup_sysctl"),
-    (RAW_TRACEPOINT_WRITABLE, 24, "raw_tracepoint_writable"), (CGROUP_SOCKOPT, 25, "cgroup_sockopt"),
-    (TRACING, 26, "tracing"), (STRUCT_OPS, 27, "struct_ops"), (EXT, 28, "ext"), (LSM, 29, "lsm"),
-    (SK_LOOKUP, 30, "sk_lookup"), (SYSCALL, 31, "syscall"), (NETFILTER, 32, "netfilter"),
-]);
+numbered!(
+    ProgType,
+    "BPF_PROG_TYPE_",
+    [
+        (UNSPEC, 0, "unspec"),
+        (SOCKET_FILTER, 1, "socket_filter"),
+        (KPROBE, 2, "kprobe"),
+        (SCHED_CLS, 3, "sched_cls"),
+        (SCHED_ACT, 4, "sched_act"),
+        (TRACEPOINT, 5, "tracepoint"),
+        (XDP, 6, "xdp"),
+        (PERF_EVENT, 7, "perf_event"),
+        (CGROUP_SKB, 8, "cgroup_skb"),
+        (CGROUP_SOCK, 9, "cgroup_sock"),
+        (LWT_IN, 10, "lwt_in"),
+        (LWT_OUT, 11, "lwt_out"),
+        (LWT_XMIT, 12, "lwt_xmit"),
+        (SOCK_OPS, 13, "sock_ops"),
+        (SK_SKB, 14, "sk_skb"),
+        (CGROUP_DEVICE, 15, "cgroup_device"),
+        (SK_MSG, 16, "sk_msg"),
+        (RAW_TRACEPOINT, 17, "raw_tracepoint"),
+        (CGROUP_SOCK_ADDR, 18, "cgroup_sock_addr"),
+        (LWT_SEG6LOCAL, 19, "lwt_seg6local"),
+        (LIRC_MODE2, 20, "lirc_mode2"),
+        (SK_REUSEPORT, 21, "sk_reuseport"),
+        (FLOW_DISSECTOR, 22, "flow_dissector"),
+        (CGROUP_SYSCTL, 23, "cgroup_sysctl"),
+        (RAW_TRACEPOINT_WRITABLE, 24, "raw_tracepoint_writable"),
+        (CGROUP_SOCKOPT, 25, "cgroup_sockopt"),
+        (TRACING, 26, "tracing"),
+        (STRUCT_OPS, 27, "struct_ops"),
+        (EXT, 28, "ext"),
+        (LSM, 29, "lsm"),
+        (SK_LOOKUP, 30, "sk_lookup"),
+        (SYSCALL, 31, "syscall"),
+        (NETFILTER, 32, "netfilter"),
+    ]
+);
 
 /// A kernel attach type (`enum bpf_attach_type`), kept as its number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AttachType(pub u32);
 
-numbered!(AttachType, "BPF_", [
-    (CGROUP_INET_INGRESS, 0, "cgroup_inet_ingress"), (CGROUP_INET_EGRESS, 1, "cgroup_inet_egress"),
-    (CGROUP_INET_SOCK_CREATE, 2, "cgroup_inet_sock_create"), (CGROUP_SOCK_OPS, 3, "cgroup_sock_ops"),
-    (SK_SKB_STREAM_PARSER, 4, "sk_skb_stream_parser"), (SK_SKB_STREAM_VERDICT, 5, "sk_skb_stream_verdict"),
-    (CGROUP_DEVICE, 6, "cgroup_device"), (SK_MSG_VERDICT, 7, "sk_msg_verdict"),
-    (CGROUP_INET4_BIND, 8, "cgroup_inet4_bind"), (CGROUP_INET6_BIND, 9, "cgroup_inet6_bind"),
-    (CGROUP_INET4_CONNECT, 10, "cgroup_inet4_connect"), (CGROUP_INET6_CONNECT, 11, "cgroup_inet6_connect"),
-    (CGROUP_INET4_POST_BIND, 12, "cgroup_inet4_post_bind"), (CGROUP_INET6_POST_BIND, 13, "cgroup_inet6_post_bind"),
-    (CGROUP_UDP4_SENDMSG, 14, "cgroup_udp4_sendmsg"), (CGROUP_UDP6_SENDMSG, 15, "cgroup_udp6_sendmsg"),
-    (LIRC_MODE2, 16, "lirc_mode2"), (FLOW_DISSECTOR, 17, "flow_dissector"), (CGROUP_SYSCTL, 18, "cgroup_sysctl"),
-    (CGROUP_UDP4_RECVMSG, 19, "cgroup_udp4_recvmsg"), (CGROUP_UDP6_RECVMSG, 20, "cgroup_udp6_recvmsg"),
-    (CGROUP_GETSOCKOPT, 21, "cgroup_getsockopt"), (CGROUP_SETSOCKOPT, 22, "cgroup_setsockopt"),
-    (TRACE_RAW_TP, 23, "trace_raw_tp"), (TRACE_FENTRY, 24, "trace_fentry"), (TRACE_FEXIT, 25, "trace_fexit"),
-    (MODIFY_RETURN, 26, "modify_return"), (LSM_MAC, 27, "lsm_mac"), (TRACE_ITER, 28, "trace_iter"),
-    (CGROUP_INET4_GETPEERNAME, 29, "cgroup_inet4_getpeername"), (CGROUP_INET6_GETPEERNAME, 30, "cgroup_inet6_getpeername"),
-    (CGROUP_INET4_GETSOCKNAME, 31, "cgroup_inet4_getsockname"), (CGROUP_INET6_GETSOCKNAME, 32, "cgroup_inet6_getsockname"),
-    (XDP_DEVMAP, 33, "xdp_devmap"), (CGROUP_INET_SOCK_RELEASE, 34, "cgroup_inet_sock_release"),
-    (XDP_CPUMAP, 35, "xdp_cpumap"), (SK_LOOKUP, 36, "sk_lookup"), (XDP, 37, "xdp"),
-    (SK_SKB_VERDICT, 38, "sk_skb_verdict"), (SK_REUSEPORT_SELECT, 39, "sk_reuseport_select"),
-    (SK_REUSEPORT_SELECT_OR_MIGRATE, 40, "sk_reuseport_select_or_migrate"), (PERF_EVENT, 41, "perf_event"),
-    (TRACE_KPROBE_MULTI, 42, "trace_kprobe_multi"), (LSM_CGROUP, 43, "lsm_cgroup"), (STRUCT_OPS, 44, "struct_ops"),
-    (NETFILTER, 45, "netfilter"), (TCX_INGRESS, 46, "tcx_ingress"), (TCX_EGRESS, 47, "tcx_egress"),
-    (TRACE_UPROBE_MULTI, 48, "trace_uprobe_multi"), (CGROUP_UNIX_CONNECT, 49, "cgroup_unix_connect"),
-    (CGROUP_UNIX_SENDMSG, 50, "cgroup_unix_sendmsg"), (CGROUP_UNIX_RECVMSG, 51, "cgroup_unix_recvmsg"),
-    (CGROUP_UNIX_GETPEERNAME, 52, "cgroup_unix_getpeername"), (CGROUP_UNIX_GETSOCKNAME, 53, "cgroup_unix_getsockname"),
-    (NETKIT_PRIMARY, 54, "netkit_primary"), (NETKIT_PEER, 55, "netkit_peer"),
-    (TRACE_KPROBE_SESSION, 56, "trace_kprobe_session"), (TRACE_UPROBE_SESSION, 57, "trace_uprobe_session"),
-]);
+numbered!(
+    AttachType,
+    "BPF_",
+    [
+        (CGROUP_INET_INGRESS, 0, "cgroup_inet_ingress"),
+        (CGROUP_INET_EGRESS, 1, "cgroup_inet_egress"),
+        (CGROUP_INET_SOCK_CREATE, 2, "cgroup_inet_sock_create"),
+        (CGROUP_SOCK_OPS, 3, "cgroup_sock_ops"),
+        (SK_SKB_STREAM_PARSER, 4, "sk_skb_stream_parser"),
+        (SK_SKB_STREAM_VERDICT, 5, "sk_skb_stream_verdict"),
+        (CGROUP_DEVICE, 6, "cgroup_device"),
+        (SK_MSG_VERDICT, 7, "sk_msg_verdict"),
+        (CGROUP_INET4_BIND, 8, "cgroup_inet4_bind"),
+        (CGROUP_INET6_BIND, 9, "cgroup_inet6_bind"),
+        (CGROUP_INET4_CONNECT, 10, "cgroup_inet4_connect"),
+        (CGROUP_INET6_CONNECT, 11, "cgroup_inet6_connect"),
+        (CGROUP_INET4_POST_BIND, 12, "cgroup_inet4_post_bind"),
+        (CGROUP_INET6_POST_BIND, 13, "cgroup_inet6_post_bind"),
+        (CGROUP_UDP4_SENDMSG, 14, "cgroup_udp4_sendmsg"),
+        (CGROUP_UDP6_SENDMSG, 15, "cgroup_udp6_sendmsg"),
+        (LIRC_MODE2, 16, "lirc_mode2"),
+        (FLOW_DISSECTOR, 17, "flow_dissector"),
+        (CGROUP_SYSCTL, 18, "cgroup_sysctl"),
+        (CGROUP_UDP4_RECVMSG, 19, "cgroup_udp4_recvmsg"),
+        (CGROUP_UDP6_RECVMSG, 20, "cgroup_udp6_recvmsg"),
+        (CGROUP_GETSOCKOPT, 21, "cgroup_getsockopt"),
+        (CGROUP_SETSOCKOPT, 22, "cgroup_setsockopt"),
+        (TRACE_RAW_TP, 23, "trace_raw_tp"),
+        (TRACE_FENTRY, 24, "trace_fentry"),
+        (TRACE_FEXIT, 25, "trace_fexit"),
+        (MODIFY_RETURN, 26, "modify_return"),
+        (LSM_MAC, 27, "lsm_mac"),
+        (TRACE_ITER, 28, "trace_iter"),
+        (CGROUP_INET4_GETPEERNAME, 29, "cgroup_inet4_getpeername"),
+        (CGROUP_INET6_GETPEERNAME, 30, "cgroup_inet6_getpeername"),
+        (CGROUP_INET4_GETSOCKNAME, 31, "cgroup_inet4_getsockname"),
+        (CGROUP_INET6_GETSOCKNAME, 32, "cgroup_inet6_getsockname"),
+        (XDP_DEVMAP, 33, "xdp_devmap"),
+        (CGROUP_INET_SOCK_RELEASE, 34, "cgroup_inet_sock_release"),
+        (XDP_CPUMAP, 35, "xdp_cpumap"),
+        (SK_LOOKUP, 36, "sk_lookup"),
+        (XDP, 37, "xdp"),
+        (SK_SKB_VERDICT, 38, "sk_skb_verdict"),
+        (SK_REUSEPORT_SELECT, 39, "sk_reuseport_select"),
+        (
+            SK_REUSEPORT_SELECT_OR_MIGRATE,
+            40,
+            "sk_reuseport_select_or_migrate"
+        ),
+        (PERF_EVENT, 41, "perf_event"),
+        (TRACE_KPROBE_MULTI, 42, "trace_kprobe_multi"),
+        (LSM_CGROUP, 43, "lsm_cgroup"),
+        (STRUCT_OPS, 44, "struct_ops"),
+        (NETFILTER, 45, "netfilter"),
+        (TCX_INGRESS, 46, "tcx_ingress"),
+        (TCX_EGRESS, 47, "tcx_egress"),
+        (TRACE_UPROBE_MULTI, 48, "trace_uprobe_multi"),
+        (CGROUP_UNIX_CONNECT, 49, "cgroup_unix_connect"),
+        (CGROUP_UNIX_SENDMSG, 50, "cgroup_unix_sendmsg"),
+        (CGROUP_UNIX_RECVMSG, 51, "cgroup_unix_recvmsg"),
+        (CGROUP_UNIX_GETPEERNAME, 52, "cgroup_unix_getpeername"),
+        (CGROUP_UNIX_GETSOCKNAME, 53, "cgroup_unix_getsockname"),
+        (NETKIT_PRIMARY, 54, "netkit_primary"),
+        (NETKIT_PEER, 55, "netkit_peer"),
+        (TRACE_KPROBE_SESSION, 56, "trace_kprobe_session"),
+        (TRACE_UPROBE_SESSION, 57, "trace_uprobe_session"),
+    ]
+);
 
 /// How a program attaches, from its ELF section name. Coarser than [`ProgType`] where the
 /// attach API is the same (all cgroup hooks are [`AttachKind::Cgroup`]), finer where it differs
@@ -236,8 +301,20 @@ struct Def {
     flags: u8,
 }
 
-const fn d(sec: &'static str, kind: AttachKind, prog: ProgType, attach: Option<AttachType>, flags: u8) -> Def {
-    Def { sec, kind, prog, attach, flags }
+const fn d(
+    sec: &'static str,
+    kind: AttachKind,
+    prog: ProgType,
+    attach: Option<AttachType>,
+    flags: u8,
+) -> Def {
+    Def {
+        sec,
+        kind,
+        prog,
+        attach,
+        flags,
+    }
 }
 
 // Same order as libbpf's section_defs: earlier entries win (e.g. "sk_reuseport/migrate" before
@@ -519,16 +596,31 @@ mod tests {
         assert_eq!(SectionDef::parse("kprobex").kind, AttachKind::Unknown);
         assert_eq!(SectionDef::parse("uprobe.s/bin:f").kind, AttachKind::Uprobe);
         assert!(SectionDef::parse("uprobe.s/bin:f").sleepable);
-        assert_eq!(SectionDef::parse("uprobe.multi.s/x").kind, AttachKind::UprobeMulti);
+        assert_eq!(
+            SectionDef::parse("uprobe.multi.s/x").kind,
+            AttachKind::UprobeMulti
+        );
         // exact entries reject suffixes.
         assert_eq!(SectionDef::parse("socket1").kind, AttachKind::Unknown);
-        assert_eq!(SectionDef::parse("perf_event_output").kind, AttachKind::Unknown);
+        assert_eq!(
+            SectionDef::parse("perf_event_output").kind,
+            AttachKind::Unknown
+        );
         // earlier, more specific entries win.
         let m = SectionDef::parse("sk_reuseport/migrate");
-        assert_eq!(m.expected_attach_type, Some(AttachType::SK_REUSEPORT_SELECT_OR_MIGRATE));
-        assert_eq!(SectionDef::parse("tc/ingress").expected_attach_type, Some(AttachType::TCX_INGRESS));
+        assert_eq!(
+            m.expected_attach_type,
+            Some(AttachType::SK_REUSEPORT_SELECT_OR_MIGRATE)
+        );
+        assert_eq!(
+            SectionDef::parse("tc/ingress").expected_attach_type,
+            Some(AttachType::TCX_INGRESS)
+        );
         assert_eq!(SectionDef::parse("tc").expected_attach_type, None);
-        assert_eq!(SectionDef::parse("raw_tp.w/x").prog_type, ProgType::RAW_TRACEPOINT_WRITABLE);
+        assert_eq!(
+            SectionDef::parse("raw_tp.w/x").prog_type,
+            ProgType::RAW_TRACEPOINT_WRITABLE
+        );
         let s = SectionDef::parse("syscall");
         assert!(s.sleepable && s.prog_type == ProgType::SYSCALL);
     }
@@ -537,11 +629,18 @@ mod tests {
     fn targets() {
         let t = SectionDef::parse("tracepoint/syscalls/sys_enter_openat");
         assert_eq!(t.tracepoint(), Some(("syscalls", "sys_enter_openat")));
-        assert_eq!(SectionDef::parse("kprobe/do_sys_open+0x10").kprobe(), Some(("do_sys_open", 16)));
+        assert_eq!(
+            SectionDef::parse("kprobe/do_sys_open+0x10").kprobe(),
+            Some(("do_sys_open", 16))
+        );
         let u = SectionDef::parse("uprobe//usr/lib/libc.so.6:malloc+4");
         assert_eq!(
             u.uprobe(),
-            Some(UprobeTarget { binary: "/usr/lib/libc.so.6", func: "malloc", offset: 4 })
+            Some(UprobeTarget {
+                binary: "/usr/lib/libc.so.6",
+                func: "malloc",
+                offset: 4
+            })
         );
         assert_eq!(SectionDef::parse("uretprobe").uprobe(), None);
         assert_eq!(SectionDef::parse("xdp/").target, None);

@@ -8,7 +8,9 @@ use std::process::Command;
 
 /// Path of a committed fixture object (built by tests/fixtures/build.sh).
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -38,7 +40,10 @@ pub fn run_tool(program: &str, args: &[&str]) -> Option<(String, String)> {
 pub fn libbpf_open_log(object: &str) -> Option<String> {
     let path = fixture(object);
     let (_, stderr) = run_tool("bpftool", &["-d", "gen", "skeleton", path.to_str()?])?;
-    assert!(stderr.contains("libbpf: loading"), "unexpected bpftool output: {stderr}");
+    assert!(
+        stderr.contains("libbpf: loading"),
+        "unexpected bpftool output: {stderr}"
+    );
     Some(stderr)
 }
 
@@ -50,24 +55,42 @@ pub fn libbpf_core_specs(object: &str) -> Option<Vec<(String, String)>> {
     let target = if std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         "/sys/kernel/btf/vmlinux"
     } else {
-        eprintln!("SKIP oracle check: no /sys/kernel/btf/vmlinux to run bpftool gen min_core_btf against");
+        eprintln!(
+            "SKIP oracle check: no /sys/kernel/btf/vmlinux to run bpftool gen min_core_btf against"
+        );
         return None;
     };
     let out = tempfile::NamedTempFile::new().ok()?;
     let (_, stderr) = run_tool(
         "bpftool",
-        &["-d", "gen", "min_core_btf", target, out.path().to_str()?, path.to_str()?],
+        &[
+            "-d",
+            "gen",
+            "min_core_btf",
+            target,
+            out.path().to_str()?,
+            path.to_str()?,
+        ],
     )?;
     let mut specs = Vec::new();
     for line in stderr.lines() {
         // libbpf: prog 'raw_tp/sys_enter': relo #0: <byte_off> [5] struct task_struct.pid (0:6 @ offset 12)
-        let Some(rest) = line.strip_prefix("libbpf: prog '") else { continue };
-        let Some((section, rest)) = rest.split_once("': relo #") else { continue };
-        let Some((_, spec)) = rest.split_once(": ") else { continue };
+        let Some(rest) = line.strip_prefix("libbpf: prog '") else {
+            continue;
+        };
+        let Some((section, rest)) = rest.split_once("': relo #") else {
+            continue;
+        };
+        let Some((_, spec)) = rest.split_once(": ") else {
+            continue;
+        };
         if spec.starts_with('<') {
             specs.push((section.to_string(), spec.to_string()));
         }
     }
-    assert!(!specs.is_empty(), "bpftool logged no relocations:\n{stderr}");
+    assert!(
+        !specs.is_empty(),
+        "bpftool logged no relocations:\n{stderr}"
+    );
     Some(specs)
 }
