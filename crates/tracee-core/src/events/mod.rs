@@ -1,0 +1,1 @@
+//! Event definitions: the catalog of syscalls and other events the tracer can emit.
