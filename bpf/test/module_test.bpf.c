@@ -33,6 +33,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define C_LSM_HITS 8
 #define C_OVERLOAD_ATTEMPTS 9
 #define C_INNER_VALUE 10
+#define C_OVERLOAD_PERF_ATTEMPTS 11
 #define C_MAX 16
 
 struct test_event {
@@ -311,6 +312,21 @@ int tbo_overload(void *ctx)
 		return 1;
 	ev->seq = __sync_fetch_and_add(attempts, 1);
 	tracee_rb_output(&rb_small, ev, sizeof(*ev));
+	return 0;
+}
+
+/* The same into the perf buffer (small pages): overflows are reported as lost samples. */
+SEC("raw_tp")
+int tbo_overload_pb(void *ctx)
+{
+	struct test_event *ev = new_event(EV_OVERLOAD);
+	__u32 idx = C_OVERLOAD_PERF_ATTEMPTS;
+	__u64 *attempts = bpf_map_lookup_elem(&counters, &idx);
+
+	if (!ev || !attempts)
+		return 1;
+	ev->seq = __sync_fetch_and_add(attempts, 1);
+	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
 	return 0;
 }
 

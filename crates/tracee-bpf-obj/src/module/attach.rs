@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
 use super::builder::cstring;
-use super::error::{Errno, AttachStage, ModuleError, Result, ENOTSUPP};
+use super::error::{AttachStage, Errno, ModuleError, Result, ENOTSUPP};
 use super::libbpf_log;
 use super::module::{LinkId, Module, OwnedLink};
 
@@ -47,7 +47,9 @@ impl AttachKind {
         let head = s.split('/').next().unwrap_or(s);
         Some(match head {
             "tracepoint" | "tp" => AttachKind::Tracepoint,
-            "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => AttachKind::RawTracepoint,
+            "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
+                AttachKind::RawTracepoint
+            }
             "tp_btf" => AttachKind::TpBtf,
             "uprobe" | "uprobe.s" => AttachKind::Uprobe,
             "uretprobe" | "uretprobe.s" => AttachKind::Uretprobe,
@@ -74,9 +76,10 @@ impl AttachKind {
             AttachKind::TpBtf => {
                 prog_type == s::BPF_PROG_TYPE_TRACING && attach_type == s::BPF_TRACE_RAW_TP
             }
-            AttachKind::Uprobe | AttachKind::Uretprobe | AttachKind::Kprobe | AttachKind::Kretprobe => {
-                prog_type == s::BPF_PROG_TYPE_KPROBE
-            }
+            AttachKind::Uprobe
+            | AttachKind::Uretprobe
+            | AttachKind::Kprobe
+            | AttachKind::Kretprobe => prog_type == s::BPF_PROG_TYPE_KPROBE,
             AttachKind::PerfEvent => prog_type == s::BPF_PROG_TYPE_PERF_EVENT,
             AttachKind::Fentry => {
                 prog_type == s::BPF_PROG_TYPE_TRACING && attach_type == s::BPF_TRACE_FENTRY
@@ -112,7 +115,10 @@ pub(crate) const UPROBE_PMU: &str = "/sys/bus/event_source/devices/uprobe";
 const TRACEFS_DIRS: &[&str] = &["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
 
 pub(crate) fn tracefs_file(name: &str) -> Option<PathBuf> {
-    TRACEFS_DIRS.iter().map(|d| Path::new(d).join(name)).find(|p| p.exists())
+    TRACEFS_DIRS
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
 }
 
 const TRAMPOLINE: &str = "no BPF trampoline support in this kernel (needs a BPF JIT with \
@@ -162,7 +168,9 @@ pub(crate) fn likely_attach_cause(kind: AttachKind, errno: Errno, target: &str) 
         }
         AttachKind::TpBtf => {
             if e == libc::ESRCH || e == libc::ENOENT {
-                format!("tracepoint {target:?} not found in kernel BTF (needs CONFIG_DEBUG_INFO_BTF)")
+                format!(
+                    "tracepoint {target:?} not found in kernel BTF (needs CONFIG_DEBUG_INFO_BTF)"
+                )
             } else if perm {
                 "missing CAP_BPF/CAP_PERFMON (or CAP_SYS_ADMIN)".to_string()
             } else {
@@ -172,7 +180,8 @@ pub(crate) fn likely_attach_cause(kind: AttachKind, errno: Errno, target: &str) 
         AttachKind::Tracepoint => {
             if e == libc::ENOENT {
                 if tracefs_file("events").is_none() {
-                    "tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)".to_string()
+                    "tracefs is not mounted (mount -t tracefs tracefs /sys/kernel/tracing)"
+                        .to_string()
                 } else {
                     format!("no tracepoint {target:?} in tracefs events (syscall tracepoints need CONFIG_FTRACE_SYSCALLS)")
                 }
@@ -206,7 +215,8 @@ pub(crate) fn likely_attach_cause(kind: AttachKind, errno: Errno, target: &str) 
         }
         AttachKind::PerfEvent => {
             if e == libc::ENOENT || e == libc::EOPNOTSUPP || e == libc::ENODEV {
-                "this perf event type/config is not supported here (no such PMU or counter)".to_string()
+                "this perf event type/config is not supported here (no such PMU or counter)"
+                    .to_string()
             } else if perm {
                 "missing CAP_PERFMON, or kernel.perf_event_paranoid forbids it".to_string()
             } else {
@@ -217,10 +227,17 @@ pub(crate) fn likely_attach_cause(kind: AttachKind, errno: Errno, target: &str) 
 }
 
 /// Why the kernel probably refused to load a program of `kind` with `errno`.
-pub(crate) fn likely_load_cause(kind: Option<AttachKind>, errno: Errno, verifier_log: &str) -> Option<String> {
+pub(crate) fn likely_load_cause(
+    kind: Option<AttachKind>,
+    errno: Errno,
+    verifier_log: &str,
+) -> Option<String> {
     let e = errno.0;
     // libbpf turns an unresolvable CO-RE access into an instruction the verifier refuses.
-    if let Some(line) = verifier_log.lines().find(|l| l.contains("failed to resolve CO-RE relocation")) {
+    if let Some(line) = verifier_log
+        .lines()
+        .find(|l| l.contains("failed to resolve CO-RE relocation"))
+    {
         return Some(format!(
             "CO-RE relocation failed, the kernel BTF lacks a type or member the program reads \
              (check btf_custom_path): {}",
@@ -233,17 +250,25 @@ pub(crate) fn likely_load_cause(kind: Option<AttachKind>, errno: Errno, verifier
         {
             Some(likely_attach_cause(k, errno, ""))
         }
-        _ if e == libc::EACCES => Some("the verifier rejected the program (see its log)".to_string()),
-        _ if e == libc::EPERM => Some("missing CAP_BPF (or CAP_SYS_ADMIN), or lockdown".to_string()),
-        _ if e == libc::E2BIG => Some("program too large or too complex for the verifier".to_string()),
+        _ if e == libc::EACCES => {
+            Some("the verifier rejected the program (see its log)".to_string())
+        }
+        _ if e == libc::EPERM => {
+            Some("missing CAP_BPF (or CAP_SYS_ADMIN), or lockdown".to_string())
+        }
+        _ if e == libc::E2BIG => {
+            Some("program too large or too complex for the verifier".to_string())
+        }
         _ if e == libc::ESRCH || e == libc::ENOENT => Some(
             "a type, member or function the program needs is missing from the kernel BTF \
              (CO-RE relocation failed: check btf_custom_path)"
                 .to_string(),
         ),
-        _ if e == libc::EINVAL => Some("the kernel does not support something the program uses \
+        _ if e == libc::EINVAL => Some(
+            "the kernel does not support something the program uses \
              (program type, helper or map type; see the libbpf log)"
-            .to_string()),
+                .to_string(),
+        ),
         _ => None,
     }
 }
@@ -264,7 +289,12 @@ pub struct UprobeTarget {
 impl UprobeTarget {
     /// The entry of `symbol` in `binary`, for every process.
     pub fn symbol(binary: impl Into<PathBuf>, symbol: impl Into<String>) -> Self {
-        Self { binary: binary.into(), symbol: Some(symbol.into()), offset: 0, pid: None }
+        Self {
+            binary: binary.into(),
+            symbol: Some(symbol.into()),
+            offset: 0,
+            pid: None,
+        }
     }
 
     /// Restrict to one process.
@@ -302,12 +332,26 @@ pub struct PerfEventConfig {
 impl PerfEventConfig {
     /// The software CPU clock on `cpu` for every process, at `freq` samples per second.
     pub fn cpu_clock(cpu: i32, freq: u64) -> Self {
-        Self { event_type: 1, config: 0, sample_freq: freq, sample_period: 0, pid: -1, cpu }
+        Self {
+            event_type: 1,
+            config: 0,
+            sample_freq: freq,
+            sample_period: 0,
+            pid: -1,
+            cpu,
+        }
     }
 
     /// The software CPU clock of process/thread `pid` on any CPU, at `freq` Hz.
     pub fn cpu_clock_of(pid: i32, freq: u64) -> Self {
-        Self { event_type: 1, config: 0, sample_freq: freq, sample_period: 0, pid, cpu: -1 }
+        Self {
+            event_type: 1,
+            config: 0,
+            sample_freq: freq,
+            sample_period: 0,
+            pid,
+            cpu: -1,
+        }
     }
 
     fn open(&self) -> std::io::Result<OwnedFd> {
@@ -351,30 +395,47 @@ impl Module {
         let p = self.find_prog(program)?;
         // SAFETY: valid program.
         let section = unsafe { super::builder::prog_name_section(p).1 };
-        let kind = AttachKind::from_section(&section).ok_or_else(|| ModuleError::WrongProgramType {
-            program: program.to_string(),
-            prog_type: section.clone(),
-            kind: AttachKind::RawTracepoint,
-        })?;
-        let target = section.split_once('/').map(|(_, t)| t.to_string()).unwrap_or_default();
-        self.attach_with(program, kind, target, |p| unsafe { libbpf_sys::bpf_program__attach(p) })
+        let kind =
+            AttachKind::from_section(&section).ok_or_else(|| ModuleError::WrongProgramType {
+                program: program.to_string(),
+                prog_type: section.clone(),
+                kind: AttachKind::RawTracepoint,
+            })?;
+        let target = section
+            .split_once('/')
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_default();
+        self.attach_with(program, kind, target, |p| unsafe {
+            libbpf_sys::bpf_program__attach(p)
+        })
     }
 
     /// Attach a `tracepoint` program to tracefs event `category/name`.
-    pub fn attach_tracepoint(&mut self, program: &str, category: &str, name: &str) -> Result<LinkId> {
+    pub fn attach_tracepoint(
+        &mut self,
+        program: &str,
+        category: &str,
+        name: &str,
+    ) -> Result<LinkId> {
         let cat = cstring("tracepoint category", category)?;
         let n = cstring("tracepoint name", name)?;
-        self.attach_with(program, AttachKind::Tracepoint, format!("{category}/{name}"), |p| unsafe {
-            libbpf_sys::bpf_program__attach_tracepoint(p, cat.as_ptr(), n.as_ptr())
-        })
+        self.attach_with(
+            program,
+            AttachKind::Tracepoint,
+            format!("{category}/{name}"),
+            |p| unsafe { libbpf_sys::bpf_program__attach_tracepoint(p, cat.as_ptr(), n.as_ptr()) },
+        )
     }
 
     /// Attach a `raw_tp` program to raw tracepoint `name` (e.g. `sys_enter`).
     pub fn attach_raw_tracepoint(&mut self, program: &str, name: &str) -> Result<LinkId> {
         let n = cstring("raw tracepoint name", name)?;
-        self.attach_with(program, AttachKind::RawTracepoint, name.to_string(), |p| unsafe {
-            libbpf_sys::bpf_program__attach_raw_tracepoint(p, n.as_ptr())
-        })
+        self.attach_with(
+            program,
+            AttachKind::RawTracepoint,
+            name.to_string(),
+            |p| unsafe { libbpf_sys::bpf_program__attach_raw_tracepoint(p, n.as_ptr()) },
+        )
     }
 
     /// Attach a `tp_btf` program to the tracepoint named in its section.
@@ -419,26 +480,47 @@ impl Module {
     /// Attach a `kprobe` (or, with `retprobe`, a kretprobe) program to kernel function `func`.
     pub fn attach_kprobe(&mut self, program: &str, func: &str, retprobe: bool) -> Result<LinkId> {
         let f = cstring("kernel function name", func)?;
-        let kind = if retprobe { AttachKind::Kretprobe } else { AttachKind::Kprobe };
+        let kind = if retprobe {
+            AttachKind::Kretprobe
+        } else {
+            AttachKind::Kprobe
+        };
         self.attach_with(program, kind, func.to_string(), |p| unsafe {
             libbpf_sys::bpf_program__attach_kprobe(p, retprobe, f.as_ptr())
         })
     }
 
     /// Attach a `uprobe` (or, with `retprobe`, a uretprobe) program.
-    pub fn attach_uprobe(&mut self, program: &str, target: &UprobeTarget, retprobe: bool) -> Result<LinkId> {
+    pub fn attach_uprobe(
+        &mut self,
+        program: &str,
+        target: &UprobeTarget,
+        retprobe: bool,
+    ) -> Result<LinkId> {
         use std::os::unix::ffi::OsStrExt;
-        let binary = std::ffi::CString::new(target.binary.as_os_str().as_bytes()).map_err(|_| {
-            ModuleError::InvalidString { what: "uprobe binary", value: target.binary.display().to_string() }
-        })?;
-        let func = target.symbol.as_deref().map(|s| cstring("uprobe symbol", s)).transpose()?;
+        let binary =
+            std::ffi::CString::new(target.binary.as_os_str().as_bytes()).map_err(|_| {
+                ModuleError::InvalidString {
+                    what: "uprobe binary",
+                    value: target.binary.display().to_string(),
+                }
+            })?;
+        let func = target
+            .symbol
+            .as_deref()
+            .map(|s| cstring("uprobe symbol", s))
+            .transpose()?;
         let opts = libbpf_sys::bpf_uprobe_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_uprobe_opts>() as libbpf_sys::size_t,
             retprobe,
             func_name: func.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
             ..Default::default()
         };
-        let kind = if retprobe { AttachKind::Uretprobe } else { AttachKind::Uprobe };
+        let kind = if retprobe {
+            AttachKind::Uretprobe
+        } else {
+            AttachKind::Uprobe
+        };
         let pid = target.pid.unwrap_or(-1);
         let offset = target.offset as libbpf_sys::size_t;
         self.attach_with(program, kind, target.describe(), |p| unsafe {
@@ -477,7 +559,12 @@ impl Module {
         Ok(id)
     }
 
-    fn check_kind(&self, program: &str, kind: AttachKind, target: &str) -> Result<*mut libbpf_sys::bpf_program> {
+    fn check_kind(
+        &self,
+        program: &str,
+        kind: AttachKind,
+        target: &str,
+    ) -> Result<*mut libbpf_sys::bpf_program> {
         let p = self.find_prog(program)?;
         if let Some(skipped) = self.skipped.get(program) {
             return Err(ModuleError::Attach {
@@ -526,10 +613,15 @@ impl Module {
             Some(link) if err == 0 => {
                 log::debug!("attached {program} as {kind} to {target}");
                 // SAFETY: a fresh link from libbpf, now owned by us.
-                Ok(self.push_link(unsafe { OwnedLink::new(link, program.to_string(), kind, target) }))
+                Ok(self
+                    .push_link(unsafe { OwnedLink::new(link, program.to_string(), kind, target) }))
             }
             _ => {
-                let errno = Errno(if err == 0 { libc::EINVAL } else { (-err) as i32 });
+                let errno = Errno(if err == 0 {
+                    libc::EINVAL
+                } else {
+                    (-err) as i32
+                });
                 for l in &lines {
                     log::debug!(target: "libbpf", "{l}");
                 }
@@ -551,5 +643,9 @@ fn prog_type_name(ty: u32) -> String {
     // SAFETY: libbpf returns a static string or NULL.
     let s = unsafe { libbpf_sys::libbpf_bpf_prog_type_str(ty) };
     let name = unsafe { super::builder::cstr_lossy(s) };
-    if name.is_empty() { format!("type {ty}") } else { name }
+    if name.is_empty() {
+        format!("type {ty}")
+    } else {
+        name
+    }
 }

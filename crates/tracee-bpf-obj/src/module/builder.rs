@@ -137,16 +137,26 @@ impl ModuleBuilder {
     pub fn open(self) -> Result<OpenModule> {
         let bytes = match &self.source {
             Source::Bytes(b) => b.clone(),
-            Source::Path(p) => Arc::from(std::fs::read(p).map_err(|source| {
-                ModuleError::ReadFile { what: "BPF object", path: p.clone(), source }
-            })?),
+            Source::Path(p) => {
+                Arc::from(std::fs::read(p).map_err(|source| ModuleError::ReadFile {
+                    what: "BPF object",
+                    path: p.clone(),
+                    source,
+                })?)
+            }
         };
         let name = self.effective_name();
         let kconfig = match &self.kconfig_path {
             Some(path) => Some(read_kconfig(path)?),
             None => None,
         };
-        let open = OpenModule { builder: self, bytes, name, kconfig, object: None };
+        let open = OpenModule {
+            builder: self,
+            bytes,
+            name,
+            kconfig,
+            object: None,
+        };
         open.reopen()
     }
 
@@ -173,7 +183,11 @@ impl ModuleBuilder {
 
 /// Read a kernel config file, decompressing gzip (`/proc/config.gz`).
 fn read_kconfig(path: &Path) -> Result<CString> {
-    let err = |source| ModuleError::ReadFile { what: "kconfig file", path: path.to_path_buf(), source };
+    let err = |source| ModuleError::ReadFile {
+        what: "kconfig file",
+        path: path.to_path_buf(),
+        source,
+    };
     let raw = std::fs::read(path).map_err(err)?;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -194,13 +208,18 @@ fn read_kconfig(path: &Path) -> Result<CString> {
 }
 
 pub(crate) fn cstring(what: &'static str, value: &str) -> Result<CString> {
-    CString::new(value).map_err(|_| ModuleError::InvalidString { what, value: value.to_string() })
+    CString::new(value).map_err(|_| ModuleError::InvalidString {
+        what,
+        value: value.to_string(),
+    })
 }
 
 fn path_cstring(what: &'static str, path: &Path) -> Result<CString> {
     use std::os::unix::ffi::OsStrExt;
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| ModuleError::InvalidString { what, value: path.display().to_string() })
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| ModuleError::InvalidString {
+        what,
+        value: path.display().to_string(),
+    })
 }
 
 /// An opened, not yet loaded object: adjust programs and maps, then [`load`](Self::load).
@@ -231,14 +250,25 @@ impl OpenModule {
     fn reopen(mut self) -> Result<Self> {
         let b = &self.builder;
         let name_c = cstring("object name", &self.name)?;
-        let btf_c = b.btf_custom_path.as_deref().map(|p| path_cstring("BTF path", p)).transpose()?;
-        let pin_c = b.pin_root_path.as_deref().map(|p| path_cstring("pin root path", p)).transpose()?;
+        let btf_c = b
+            .btf_custom_path
+            .as_deref()
+            .map(|p| path_cstring("BTF path", p))
+            .transpose()?;
+        let pin_c = b
+            .pin_root_path
+            .as_deref()
+            .map(|p| path_cstring("pin root path", p))
+            .transpose()?;
         let opts = libbpf_sys::bpf_object_open_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_object_open_opts>() as libbpf_sys::size_t,
             object_name: name_c.as_ptr(),
             btf_custom_path: btf_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
             pin_root_path: pin_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
-            kconfig: self.kconfig.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
+            kconfig: self
+                .kconfig
+                .as_ref()
+                .map_or(std::ptr::null(), |c| c.as_ptr()),
             kernel_log_level: b.kernel_log_level,
             ..Default::default()
         };
@@ -262,7 +292,11 @@ impl OpenModule {
             _ => {
                 return Err(ModuleError::Open {
                     object: self.name.clone(),
-                    errno: errno_of(if err == 0 { -(libc::EINVAL as i64) } else { err }),
+                    errno: errno_of(if err == 0 {
+                        -(libc::EINVAL as i64)
+                    } else {
+                        err
+                    }),
                     libbpf_log: lines,
                 })
             }
@@ -274,7 +308,9 @@ impl OpenModule {
     }
 
     fn raw(&self) -> *mut libbpf_sys::bpf_object {
-        self.object.as_ref().map_or(std::ptr::null_mut(), |o| o.as_libbpf_object().as_ptr())
+        self.object
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |o| o.as_libbpf_object().as_ptr())
     }
 
     fn find_prog(&self, name: &str) -> Result<*mut libbpf_sys::bpf_program> {
@@ -306,13 +342,21 @@ impl OpenModule {
     }
 
     fn apply_settings(&mut self) -> Result<()> {
-        let autoload: Vec<(String, bool)> =
-            self.builder.autoload.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let autoload: Vec<(String, bool)> = self
+            .builder
+            .autoload
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         for (name, load) in autoload {
             self.set_autoload(&name, load)?;
         }
-        let sizes: Vec<(String, u32)> =
-            self.builder.max_entries.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let sizes: Vec<(String, u32)> = self
+            .builder
+            .max_entries
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         for (name, n) in sizes {
             self.set_map_max_entries(&name, n)?;
         }
@@ -383,7 +427,9 @@ impl OpenModule {
                 errno: errno_of(ret as i64),
             });
         }
-        self.builder.max_entries.insert(map.to_string(), max_entries);
+        self.builder
+            .max_entries
+            .insert(map.to_string(), max_entries);
         Ok(())
     }
 
@@ -404,16 +450,26 @@ impl OpenModule {
                 let Some(object) = object else {
                     unreachable!("OpenModule always holds an object between open and load")
                 };
-                return Ok(Module::new(object, self.name.clone(), self.bytes.clone(), skipped));
+                return Ok(Module::new(
+                    object,
+                    self.name.clone(),
+                    self.bytes.clone(),
+                    skipped,
+                ));
             }
             let errno = errno_of(ret as i64);
             let program = libbpf_log::failing_program(&lines);
             let section = program.as_deref().and_then(|p| {
-                self.programs().into_iter().find(|s| s.name == p).map(|s| s.section)
+                self.programs()
+                    .into_iter()
+                    .find(|s| s.name == p)
+                    .map(|s| s.section)
             });
             let kind = section.as_deref().and_then(AttachKind::from_section);
-            let verifier_log =
-                program.as_deref().map(|p| libbpf_log::verifier_log(&lines, p)).unwrap_or_default();
+            let verifier_log = program
+                .as_deref()
+                .map(|p| libbpf_log::verifier_log(&lines, p))
+                .unwrap_or_default();
             let cause = likely_load_cause(kind, errno, &verifier_log);
             match program {
                 Some(p) if self.builder.optional.contains(&p) && !skipped.contains_key(&p) => {

@@ -246,7 +246,10 @@ fn fmt_log(log: &[String]) -> String {
 }
 
 fn fmt_cause(cause: &Option<String>) -> String {
-    cause.as_ref().map(|c| format!("; likely cause: {c}")).unwrap_or_default()
+    cause
+        .as_ref()
+        .map(|c| format!("; likely cause: {c}"))
+        .unwrap_or_default()
 }
 
 fn fmt_verifier(log: &str) -> String {

@@ -111,8 +111,14 @@ pub(crate) fn verifier_log(lines: &[String], program: &str) -> String {
         .find_map(|line| {
             let start = line.find(&prefix)? + prefix.len();
             let body = &line[start..];
-            let body = body.strip_suffix(END).or_else(|| body.find(END).map(|e| &body[..e]));
-            Some(body.unwrap_or(&line[start..]).trim_matches('\n').to_string())
+            let body = body
+                .strip_suffix(END)
+                .or_else(|| body.find(END).map(|e| &body[..e]));
+            Some(
+                body.unwrap_or(&line[start..])
+                    .trim_matches('\n')
+                    .to_string(),
+            )
         })
         .unwrap_or_default()
 }
@@ -149,7 +155,9 @@ mod tests {
 
     #[test]
     fn noise_is_recognised() {
-        assert!(is_noise("libbpf: Kernel error message: Exclusivity flag on"));
+        assert!(is_noise(
+            "libbpf: Kernel error message: Exclusivity flag on"
+        ));
         assert!(!is_noise("libbpf: prog 'x': failed to load"));
         add_noise_filter("custom noise marker");
         assert!(is_noise("libbpf: custom noise marker here"));

@@ -77,7 +77,11 @@ impl Module {
         // SAFETY: valid map of a loaded object.
         let fd = unsafe { libbpf_sys::bpf_map__fd(m) };
         if fd < 0 {
-            return Err(ModuleError::MapOp { map: name.to_string(), op: "get fd (map not created)", errno: Errno(-fd) });
+            return Err(ModuleError::MapOp {
+                map: name.to_string(),
+                op: "get fd (map not created)",
+                errno: Errno(-fd),
+            });
         }
         // SAFETY: as above; the fd lives as long as the object `self` owns.
         unsafe {
@@ -182,7 +186,11 @@ impl<'m> MapRef<'m> {
     }
 
     fn op_err(&self, op: &'static str, ret: i32) -> ModuleError {
-        ModuleError::MapOp { map: self.name.clone(), op, errno: Errno(-ret) }
+        ModuleError::MapOp {
+            map: self.name.clone(),
+            op,
+            errno: Errno(-ret),
+        }
     }
 
     /// The value at `key`, or `None` if there is none.
@@ -192,7 +200,11 @@ impl<'m> MapRef<'m> {
         let mut value = V::zeroed();
         // SAFETY: key and value buffers have the map's sizes (checked above).
         let ret = unsafe {
-            libbpf_sys::bpf_map_lookup_elem(self.raw(), (key as *const K).cast(), (&mut value as *mut V).cast())
+            libbpf_sys::bpf_map_lookup_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                (&mut value as *mut V).cast(),
+            )
         };
         match ret {
             0 => Ok(Some(value)),
@@ -207,7 +219,12 @@ impl<'m> MapRef<'m> {
         self.not_percpu("update")?;
         // SAFETY: sizes checked.
         let ret = unsafe {
-            libbpf_sys::bpf_map_update_elem(self.raw(), (key as *const K).cast(), (value as *const V).cast(), flags.bits())
+            libbpf_sys::bpf_map_update_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                (value as *const V).cast(),
+                flags.bits(),
+            )
         };
         if ret < 0 {
             return Err(self.op_err("update", ret));
@@ -235,9 +252,13 @@ impl<'m> MapRef<'m> {
         let mut keys: Vec<K> = Vec::new();
         let mut next = K::zeroed();
         loop {
-            let prev = keys.last().map_or(std::ptr::null(), |k| (k as *const K).cast());
+            let prev = keys
+                .last()
+                .map_or(std::ptr::null(), |k| (k as *const K).cast());
             // SAFETY: key buffers have the map's key size.
-            let ret = unsafe { libbpf_sys::bpf_map_get_next_key(self.raw(), prev, (&mut next as *mut K).cast()) };
+            let ret = unsafe {
+                libbpf_sys::bpf_map_get_next_key(self.raw(), prev, (&mut next as *mut K).cast())
+            };
             match ret {
                 0 => keys.push(next),
                 r if r == -libc::ENOENT => return Ok(keys),
@@ -285,7 +306,11 @@ impl<'m> MapRef<'m> {
             let ret = unsafe {
                 libbpf_sys::bpf_map_lookup_batch(
                     self.raw(),
-                    if first { std::ptr::null_mut() } else { in_batch.as_mut_ptr().cast() },
+                    if first {
+                        std::ptr::null_mut()
+                    } else {
+                        in_batch.as_mut_ptr().cast()
+                    },
                     out_batch.as_mut_ptr().cast(),
                     keys.as_mut_ptr().cast(),
                     values.as_mut_ptr().cast(),
@@ -308,13 +333,23 @@ impl<'m> MapRef<'m> {
     }
 
     /// Set many entries in one `BPF_MAP_UPDATE_BATCH`.
-    pub fn update_batch<K: Pod, V: Pod>(&self, keys: &[K], values: &[V], flags: UpdateFlags) -> Result<()> {
+    pub fn update_batch<K: Pod, V: Pod>(
+        &self,
+        keys: &[K],
+        values: &[V],
+        flags: UpdateFlags,
+    ) -> Result<()> {
         self.check::<K, V>()?;
         self.not_percpu("update_batch")?;
         if keys.len() != values.len() {
-            return Err(ModuleError::MapOp { map: self.name.clone(), op: "update_batch (keys and values differ in length)", errno: Errno(libc::EINVAL) });
+            return Err(ModuleError::MapOp {
+                map: self.name.clone(),
+                op: "update_batch (keys and values differ in length)",
+                errno: Errno(libc::EINVAL),
+            });
         }
-        let mut count = u32::try_from(keys.len()).map_err(|_| self.op_err("update_batch", -libc::E2BIG))?;
+        let mut count =
+            u32::try_from(keys.len()).map_err(|_| self.op_err("update_batch", -libc::E2BIG))?;
         let opts = libbpf_sys::bpf_map_batch_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as libbpf_sys::size_t,
             elem_flags: flags.bits(),
@@ -322,7 +357,13 @@ impl<'m> MapRef<'m> {
         };
         // SAFETY: `count` keys and values of the map's sizes.
         let ret = unsafe {
-            libbpf_sys::bpf_map_update_batch(self.raw(), keys.as_ptr().cast(), values.as_ptr().cast(), &mut count, &opts)
+            libbpf_sys::bpf_map_update_batch(
+                self.raw(),
+                keys.as_ptr().cast(),
+                values.as_ptr().cast(),
+                &mut count,
+                &opts,
+            )
         };
         if ret < 0 {
             return Err(self.op_err("update_batch", ret));
@@ -334,13 +375,16 @@ impl<'m> MapRef<'m> {
     /// (with an error) at the first key that is absent.
     pub fn delete_batch<K: Pod>(&self, keys: &[K]) -> Result<u32> {
         self.check_key::<K>()?;
-        let mut count = u32::try_from(keys.len()).map_err(|_| self.op_err("delete_batch", -libc::E2BIG))?;
+        let mut count =
+            u32::try_from(keys.len()).map_err(|_| self.op_err("delete_batch", -libc::E2BIG))?;
         let opts = libbpf_sys::bpf_map_batch_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_map_batch_opts>() as libbpf_sys::size_t,
             ..Default::default()
         };
         // SAFETY: `count` keys of the map's key size.
-        let ret = unsafe { libbpf_sys::bpf_map_delete_batch(self.raw(), keys.as_ptr().cast(), &mut count, &opts) };
+        let ret = unsafe {
+            libbpf_sys::bpf_map_delete_batch(self.raw(), keys.as_ptr().cast(), &mut count, &opts)
+        };
         if ret < 0 {
             return Err(self.op_err("delete_batch", ret));
         }
@@ -367,7 +411,13 @@ impl<'m> MapRef<'m> {
         let stride = round8(std::mem::size_of::<V>());
         let mut buf = vec![0u8; stride * ncpu];
         // SAFETY: buffer of ncpu * round8(value_size) bytes, as the kernel expects.
-        let ret = unsafe { libbpf_sys::bpf_map_lookup_elem(self.raw(), (key as *const K).cast(), buf.as_mut_ptr().cast()) };
+        let ret = unsafe {
+            libbpf_sys::bpf_map_lookup_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                buf.as_mut_ptr().cast(),
+            )
+        };
         match ret {
             0 => Ok(Some(
                 buf.chunks_exact(stride)
@@ -381,11 +431,19 @@ impl<'m> MapRef<'m> {
 
     /// The per-CPU values at `key` summed with `fold` (e.g. counters).
     pub fn lookup_percpu_sum<K: Pod>(&self, key: &K) -> Result<u64> {
-        Ok(self.lookup_percpu::<K, u64>(key)?.map(|v| v.iter().sum()).unwrap_or(0))
+        Ok(self
+            .lookup_percpu::<K, u64>(key)?
+            .map(|v| v.iter().sum())
+            .unwrap_or(0))
     }
 
     /// Set the per-CPU values at `key`; `values` must have one value per possible CPU.
-    pub fn update_percpu<K: Pod, V: Pod>(&self, key: &K, values: &[V], flags: UpdateFlags) -> Result<()> {
+    pub fn update_percpu<K: Pod, V: Pod>(
+        &self,
+        key: &K,
+        values: &[V],
+        flags: UpdateFlags,
+    ) -> Result<()> {
         let ncpu = self.check_percpu::<K, V>("update_percpu")?;
         if values.len() != ncpu {
             return Err(ModuleError::MapOp {
@@ -401,7 +459,12 @@ impl<'m> MapRef<'m> {
         }
         // SAFETY: buffer laid out as the kernel expects.
         let ret = unsafe {
-            libbpf_sys::bpf_map_update_elem(self.raw(), (key as *const K).cast(), buf.as_ptr().cast(), flags.bits())
+            libbpf_sys::bpf_map_update_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                buf.as_ptr().cast(),
+                flags.bits(),
+            )
         };
         if ret < 0 {
             return Err(self.op_err("update_percpu", ret));
@@ -429,7 +492,12 @@ impl<'m> MapRef<'m> {
         let fd: u32 = inner.as_fd().as_raw_fd() as u32;
         // SAFETY: outer map values are u32 fds on update.
         let ret = unsafe {
-            libbpf_sys::bpf_map_update_elem(self.raw(), (key as *const K).cast(), (&fd as *const u32).cast(), 0)
+            libbpf_sys::bpf_map_update_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                (&fd as *const u32).cast(),
+                0,
+            )
         };
         if ret < 0 {
             return Err(self.op_err("set_inner_map", ret));
@@ -443,7 +511,13 @@ impl<'m> MapRef<'m> {
         self.check_of_maps("inner_map_id")?;
         let mut id = 0u32;
         // SAFETY: outer map values are u32 ids on lookup.
-        let ret = unsafe { libbpf_sys::bpf_map_lookup_elem(self.raw(), (key as *const K).cast(), (&mut id as *mut u32).cast()) };
+        let ret = unsafe {
+            libbpf_sys::bpf_map_lookup_elem(
+                self.raw(),
+                (key as *const K).cast(),
+                (&mut id as *mut u32).cast(),
+            )
+        };
         match ret {
             0 => Ok(Some(id)),
             r if r == -libc::ENOENT => Ok(None),
@@ -470,7 +544,11 @@ impl<'m> MapRef<'m> {
         // SAFETY: valid fd and C string.
         let ret = unsafe { libbpf_sys::bpf_obj_pin(self.raw(), c.as_ptr()) };
         if ret < 0 {
-            return Err(ModuleError::Pin { op: "pin", path: path.to_path_buf(), errno: Errno(-ret) });
+            return Err(ModuleError::Pin {
+                op: "pin",
+                path: path.to_path_buf(),
+                errno: Errno(-ret),
+            });
         }
         Ok(())
     }
@@ -488,8 +566,10 @@ impl<'m> MapRef<'m> {
 
 fn path_c(path: &Path) -> Result<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
-    std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| ModuleError::InvalidString { what: "pin path", value: path.display().to_string() })
+    std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| ModuleError::InvalidString {
+        what: "pin path",
+        value: path.display().to_string(),
+    })
 }
 
 /// A map created from userspace (e.g. a replacement inner map), or opened from a pin.
@@ -506,16 +586,35 @@ pub struct OwnedMap {
 
 impl OwnedMap {
     /// Create a map with `BPF_MAP_CREATE`.
-    pub fn create(map_type: MapType, name: &str, key_size: u32, value_size: u32, max_entries: u32) -> Result<Self> {
+    pub fn create(
+        map_type: MapType,
+        name: &str,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+    ) -> Result<Self> {
         let c = cstring("map name", name)?;
         let opts = libbpf_sys::bpf_map_create_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as libbpf_sys::size_t,
             ..Default::default()
         };
         // SAFETY: valid arguments; returns a new fd or -errno.
-        let fd = unsafe { libbpf_sys::bpf_map_create(map_type.into(), c.as_ptr(), key_size, value_size, max_entries, &opts) };
+        let fd = unsafe {
+            libbpf_sys::bpf_map_create(
+                map_type.into(),
+                c.as_ptr(),
+                key_size,
+                value_size,
+                max_entries,
+                &opts,
+            )
+        };
         if fd < 0 {
-            return Err(ModuleError::MapOp { map: name.to_string(), op: "create", errno: Errno(-fd) });
+            return Err(ModuleError::MapOp {
+                map: name.to_string(),
+                op: "create",
+                errno: Errno(-fd),
+            });
         }
         Ok(Self {
             // SAFETY: a new fd we own.
@@ -535,16 +634,25 @@ impl OwnedMap {
         // SAFETY: valid C string.
         let fd = unsafe { libbpf_sys::bpf_obj_get(c.as_ptr()) };
         if fd < 0 {
-            return Err(ModuleError::Pin { op: "open pinned map", path: path.to_path_buf(), errno: Errno(-fd) });
+            return Err(ModuleError::Pin {
+                op: "open pinned map",
+                path: path.to_path_buf(),
+                errno: Errno(-fd),
+            });
         }
         // SAFETY: a new fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let mut info = libbpf_sys::bpf_map_info::default();
         let mut len = std::mem::size_of::<libbpf_sys::bpf_map_info>() as u32;
         // SAFETY: properly sized info struct.
-        let ret = unsafe { libbpf_sys::bpf_map_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) };
+        let ret =
+            unsafe { libbpf_sys::bpf_map_get_info_by_fd(fd.as_raw_fd(), &mut info, &mut len) };
         if ret < 0 {
-            return Err(ModuleError::Pin { op: "query pinned map", path: path.to_path_buf(), errno: last_errno() });
+            return Err(ModuleError::Pin {
+                op: "query pinned map",
+                path: path.to_path_buf(),
+                errno: last_errno(),
+            });
         }
         // SAFETY: the kernel NUL-terminates the name inside the array.
         let name = unsafe { cstr_lossy(info.name.as_ptr()) };
@@ -561,11 +669,14 @@ impl OwnedMap {
     /// An independent handle (dup'ed fd) on a module's map, e.g. to keep reading it after
     /// the module is closed.
     pub fn dup(map: &MapRef<'_>) -> Result<Self> {
-        let fd = map.fd().try_clone_to_owned().map_err(|e| ModuleError::MapOp {
-            map: map.name().to_string(),
-            op: "dup fd",
-            errno: Errno(e.raw_os_error().unwrap_or(0)),
-        })?;
+        let fd = map
+            .fd()
+            .try_clone_to_owned()
+            .map_err(|e| ModuleError::MapOp {
+                map: map.name().to_string(),
+                op: "dup fd",
+                errno: Errno(e.raw_os_error().unwrap_or(0)),
+            })?;
         Ok(Self {
             fd,
             name: map.name().to_string(),

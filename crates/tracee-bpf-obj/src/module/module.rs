@@ -54,7 +54,12 @@ impl OwnedLink {
         kind: AttachKind,
         target: String,
     ) -> Self {
-        Self { ptr, program, kind, target }
+        Self {
+            ptr,
+            program,
+            kind,
+            target,
+        }
     }
 }
 
@@ -111,7 +116,13 @@ impl Module {
         bytes: Arc<[u8]>,
         skipped: BTreeMap<String, SkippedProgram>,
     ) -> Self {
-        Self { links: Vec::new(), object, name, skipped, _bytes: bytes }
+        Self {
+            links: Vec::new(),
+            object,
+            name,
+            skipped,
+            _bytes: bytes,
+        }
     }
 
     /// The object's name.
@@ -162,7 +173,13 @@ impl Module {
         let (name, section) = unsafe { prog_name_section(p) };
         let fd = unsafe { libbpf_sys::bpf_program__fd(p) };
         let id = (fd >= 0).then(|| prog_id(fd)).flatten();
-        ProgramInfo { kind: AttachKind::from_section(&section), name, section, loaded: fd >= 0, id }
+        ProgramInfo {
+            kind: AttachKind::from_section(&section),
+            name,
+            section,
+            loaded: fd >= 0,
+            id,
+        }
     }
 
     /// The program's fd (borrowed from the module), if it is loaded.
@@ -183,11 +200,26 @@ impl Module {
     /// Run a program once with `BPF_PROG_TEST_RUN` (raw_tp, syscall, xdp, ... programs) with
     /// `ctx` as its context, returning the program's return value.
     pub fn test_run(&self, program: &str, ctx: Option<&[u8]>) -> Result<u32> {
-        let fd = self.program_fd(program)?.ok_or_else(|| self.not_loaded(program))?;
+        self.test_run_opts(program, ctx, None)
+    }
+
+    /// [`test_run`](Self::test_run) on a given CPU (`BPF_F_TEST_RUN_ON_CPU`; raw_tp programs).
+    pub fn test_run_on_cpu(&self, program: &str, ctx: Option<&[u8]>, cpu: u32) -> Result<u32> {
+        self.test_run_opts(program, ctx, Some(cpu))
+    }
+
+    fn test_run_opts(&self, program: &str, ctx: Option<&[u8]>, cpu: Option<u32>) -> Result<u32> {
+        let fd = self
+            .program_fd(program)?
+            .ok_or_else(|| self.not_loaded(program))?;
         let mut opts = libbpf_sys::bpf_test_run_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_test_run_opts>() as libbpf_sys::size_t,
             ..Default::default()
         };
+        if let Some(cpu) = cpu {
+            opts.cpu = cpu;
+            opts.flags = libbpf_sys::BPF_F_TEST_RUN_ON_CPU;
+        }
         if let Some(ctx) = ctx {
             opts.ctx_in = ctx.as_ptr().cast();
             opts.ctx_size_in = ctx.len() as u32;
@@ -196,7 +228,10 @@ impl Module {
         // SAFETY: valid program fd; the context buffer outlives the call.
         let ret = unsafe { libbpf_sys::bpf_prog_test_run_opts(fd.as_raw_fd(), &mut opts) };
         if ret < 0 {
-            return Err(ModuleError::TestRun { program: program.to_string(), errno: Errno(-ret) });
+            return Err(ModuleError::TestRun {
+                program: program.to_string(),
+                errno: Errno(-ret),
+            });
         }
         Ok(opts.retval)
     }
@@ -205,7 +240,12 @@ impl Module {
         ModuleError::ProgramNotFound {
             object: self.name.clone(),
             program: format!("{program} (not loaded: autoload was off)"),
-            available: self.programs().into_iter().filter(|p| p.loaded).map(|p| p.name).collect(),
+            available: self
+                .programs()
+                .into_iter()
+                .filter(|p| p.loaded)
+                .map(|p| p.name)
+                .collect(),
         }
     }
 
@@ -233,7 +273,8 @@ impl Module {
             .iter()
             .enumerate()
             .filter_map(|(i, l)| {
-                l.as_ref().map(|l| (LinkId(i), l.program.as_str(), l.kind, l.target.as_str()))
+                l.as_ref()
+                    .map(|l| (LinkId(i), l.program.as_str(), l.kind, l.target.as_str()))
             })
             .collect()
     }
@@ -265,9 +306,7 @@ pub(crate) fn prog_id(fd: RawFd) -> Option<u32> {
     let mut info = libbpf_sys::bpf_prog_info::default();
     let mut len = std::mem::size_of::<libbpf_sys::bpf_prog_info>() as u32;
     // SAFETY: `info` is a properly sized, writable bpf_prog_info.
-    let ret = unsafe {
-        libbpf_sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len)
-    };
+    let ret = unsafe { libbpf_sys::bpf_prog_get_info_by_fd(fd, &mut info, &mut len) };
     if ret < 0 {
         log::debug!("bpf_prog_get_info_by_fd({fd}): {}", last_errno());
         return None;

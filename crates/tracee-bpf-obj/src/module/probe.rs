@@ -30,7 +30,9 @@ impl Support {
 }
 
 fn unsupported(reason: impl Into<String>) -> Support {
-    Support::Unsupported { reason: reason.into() }
+    Support::Unsupported {
+        reason: reason.into(),
+    }
 }
 
 /// Can a program of this type be loaded (libbpf's `libbpf_probe_bpf_prog_type`)?
@@ -81,10 +83,18 @@ pub fn probe_attach(kind: AttachKind) -> Support {
         }
         AttachKind::RawTracepoint => probe_program_type(ProgramType::RawTracepoint),
         AttachKind::PerfEvent => probe_program_type(ProgramType::PerfEvent),
-        AttachKind::TpBtf => probe_trampoline(kind, "sched_switch", libbpf_sys::BPF_TRACE_RAW_TP, false),
-        AttachKind::Fentry => probe_trampoline(kind, "do_unlinkat", libbpf_sys::BPF_TRACE_FENTRY, true),
-        AttachKind::Fexit => probe_trampoline(kind, "do_unlinkat", libbpf_sys::BPF_TRACE_FEXIT, true),
-        AttachKind::Lsm => probe_trampoline(kind, "bpf_lsm_file_open", libbpf_sys::BPF_LSM_MAC, false),
+        AttachKind::TpBtf => {
+            probe_trampoline(kind, "sched_switch", libbpf_sys::BPF_TRACE_RAW_TP, false)
+        }
+        AttachKind::Fentry => {
+            probe_trampoline(kind, "do_unlinkat", libbpf_sys::BPF_TRACE_FENTRY, true)
+        }
+        AttachKind::Fexit => {
+            probe_trampoline(kind, "do_unlinkat", libbpf_sys::BPF_TRACE_FEXIT, true)
+        }
+        AttachKind::Lsm => {
+            probe_trampoline(kind, "bpf_lsm_file_open", libbpf_sys::BPF_LSM_MAC, false)
+        }
     }
 }
 
@@ -98,7 +108,10 @@ fn probe_trampoline(kind: AttachKind, func: &str, attach_type: u32, attach: bool
     // SAFETY: valid C string; reads sysfs BTF.
     let btf_id = unsafe { libbpf_sys::libbpf_find_vmlinux_btf_id(name.as_ptr(), attach_type) };
     if btf_id < 0 {
-        return unsupported(format!("{func} not found in kernel BTF: {}", Errno(-btf_id)));
+        return unsupported(format!(
+            "{func} not found in kernel BTF: {}",
+            Errno(-btf_id)
+        ));
     }
     let prog_type = match kind {
         AttachKind::Lsm => libbpf_sys::BPF_PROG_TYPE_LSM,
@@ -126,17 +139,25 @@ fn probe_trampoline(kind: AttachKind, func: &str, attach_type: u32, attach: bool
     };
     if fd < 0 {
         let e = Errno(-fd);
-        return unsupported(format!("loading a {kind} program failed: {e}; {}", likely_attach_cause(kind, e, func)));
+        return unsupported(format!(
+            "loading a {kind} program failed: {e}; {}",
+            likely_attach_cause(kind, e, func)
+        ));
     }
     // SAFETY: a new fd we own.
     let prog = unsafe { OwnedFd::from_raw_fd(fd) };
     if attach {
         use std::os::fd::AsRawFd;
         // SAFETY: valid program fd; the link fd is closed right away.
-        let link = unsafe { libbpf_sys::bpf_link_create(prog.as_raw_fd(), 0, attach_type, std::ptr::null()) };
+        let link = unsafe {
+            libbpf_sys::bpf_link_create(prog.as_raw_fd(), 0, attach_type, std::ptr::null())
+        };
         if link < 0 {
             let e = Errno(-link);
-            return unsupported(format!("attaching a {kind} program failed: {e}; {}", likely_attach_cause(kind, e, func)));
+            return unsupported(format!(
+                "attaching a {kind} program failed: {e}; {}",
+                likely_attach_cause(kind, e, func)
+            ));
         }
         // SAFETY: a new fd we own; dropping it detaches.
         drop(unsafe { OwnedFd::from_raw_fd(link) });

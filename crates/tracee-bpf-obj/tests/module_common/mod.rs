@@ -8,11 +8,15 @@ use libbpf_rs::ProgramType;
 use tracee_bpf_obj::module::{probe_program_type, Module, ModuleBuilder, Support, UpdateFlags};
 
 /// The committed test object (scripts/build-bpf.sh builds it from bpf/test/module_test.bpf.c).
-pub static TEST_OBJ: &[u8] =
-    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bpf/test/module_test.bpf.o"));
+pub static TEST_OBJ: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../bpf/test/module_test.bpf.o"
+));
 /// A program the verifier rejects (bpf/test/verifier_reject.bpf.c).
-pub static REJECT_OBJ: &[u8] =
-    include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bpf/test/verifier_reject.bpf.o"));
+pub static REJECT_OBJ: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../bpf/test/verifier_reject.bpf.o"
+));
 
 pub const EV_SYS_ENTER: u32 = 1;
 pub const EV_EXEC: u32 = 2;
@@ -28,6 +32,7 @@ pub const C_KPROBE_HITS: u32 = 6;
 pub const C_FENTRY_HITS: u32 = 7;
 pub const C_OVERLOAD_ATTEMPTS: u32 = 9;
 pub const C_INNER_VALUE: u32 = 10;
+pub const C_OVERLOAD_PERF_ATTEMPTS: u32 = 11;
 
 /// `struct test_event` of module_test.bpf.c.
 #[repr(C)]
@@ -47,13 +52,26 @@ impl TestEvent {
     /// Decode (perf samples carry trailing padding, so only a minimum length is required).
     pub fn parse(bytes: &[u8]) -> TestEvent {
         let n = std::mem::size_of::<TestEvent>();
-        assert!(bytes.len() >= n, "event of {} bytes, expected at least {n}", bytes.len());
-        assert!(bytes.len() < n + 8, "event of {} bytes, expected at most {} (padding)", bytes.len(), n + 7);
+        assert!(
+            bytes.len() >= n,
+            "event of {} bytes, expected at least {n}",
+            bytes.len()
+        );
+        assert!(
+            bytes.len() < n + 8,
+            "event of {} bytes, expected at most {} (padding)",
+            bytes.len(),
+            n + 7
+        );
         bytemuck::pod_read_unaligned(&bytes[..n])
     }
 
     pub fn filename(&self) -> String {
-        let end = self.filename.iter().position(|&b| b == 0).unwrap_or(self.filename.len());
+        let end = self
+            .filename
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.filename.len());
         String::from_utf8_lossy(&self.filename[..end]).into_owned()
     }
 }
@@ -88,13 +106,23 @@ pub fn gettid() -> u32 {
 
 /// Load the test object.
 pub fn load_test_module() -> Module {
-    ModuleBuilder::from_bytes(TEST_OBJ).object_name("module_test").load().expect("load test object")
+    ModuleBuilder::from_bytes(TEST_OBJ)
+        .object_name("module_test")
+        .load()
+        .expect("load test object")
 }
 
 /// Point the test object's filters at this thread, this process's children and `close`.
 pub fn target_this_thread(m: &Module) {
-    let cfg = TestCfg { target_tid: gettid(), parent_tgid: std::process::id(), syscall_nr: libc::SYS_close };
-    m.map("test_cfg").unwrap().update(&0u32, &cfg, UpdateFlags::empty()).unwrap();
+    let cfg = TestCfg {
+        target_tid: gettid(),
+        parent_tgid: std::process::id(),
+        syscall_nr: libc::SYS_close,
+    };
+    m.map("test_cfg")
+        .unwrap()
+        .update(&0u32, &cfg, UpdateFlags::empty())
+        .unwrap();
 }
 
 /// close() an fd that is certainly not open: a syscall with a recognisable argument.
@@ -105,7 +133,11 @@ pub fn close_marker(fd: i32) {
 }
 
 pub fn counter(m: &Module, idx: u32) -> u64 {
-    m.map("counters").unwrap().lookup::<u32, u64>(&idx).unwrap().unwrap_or(0)
+    m.map("counters")
+        .unwrap()
+        .lookup::<u32, u64>(&idx)
+        .unwrap()
+        .unwrap_or(0)
 }
 
 /// Collect events from `rx` until `done` says so or `timeout` passes.
@@ -130,5 +162,7 @@ pub fn collect_until(
 
 /// Open fds of this process.
 pub fn fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }

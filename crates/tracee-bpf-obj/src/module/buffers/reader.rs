@@ -78,7 +78,12 @@ impl BufferReader {
     /// Read the `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map `map` of `module` (one buffer per CPU,
     /// 64 pages each unless [`pages`](BufferReaderBuilder::pages) says otherwise).
     pub fn perf_buffer<'m>(module: &'m Module, map: &str) -> Result<BufferReaderBuilder<'m>> {
-        BufferReaderBuilder::new(module, map, Kind::Perf { pages: 64 }, MapType::PerfEventArray)
+        BufferReaderBuilder::new(
+            module,
+            map,
+            Kind::Perf { pages: 64 },
+            MapType::PerfEventArray,
+        )
     }
 
     /// Stop reading: wakes the reader thread, which drains what is in the buffer and exits.
@@ -156,7 +161,11 @@ impl<'m> BufferReaderBuilder<'m> {
             return Err(ModuleError::WrongMapType {
                 map: map.name().to_string(),
                 op: "event buffer",
-                expected: if matches!(kind, Kind::Ring) { "a RINGBUF map" } else { "a PERF_EVENT_ARRAY map" },
+                expected: if matches!(kind, Kind::Ring) {
+                    "a RINGBUF map"
+                } else {
+                    "a PERF_EVENT_ARRAY map"
+                },
                 actual: format!("{:?}", map.map_type()),
             });
         }
@@ -229,7 +238,10 @@ impl<'m> BufferReaderBuilder<'m> {
 
     /// Start, calling `callback` on the reader thread with each event's bytes (borrowed
     /// from the buffer: copy what you keep). A panicking callback stops the reader.
-    pub fn start_callback(self, callback: impl FnMut(&[u8]) + Send + 'static) -> Result<BufferReader> {
+    pub fn start_callback(
+        self,
+        callback: impl FnMut(&[u8]) + Send + 'static,
+    ) -> Result<BufferReader> {
         self.start(Sink::Callback(Box::new(callback)))
     }
 
@@ -254,7 +266,10 @@ impl<'m> BufferReaderBuilder<'m> {
             }
             Kind::Perf { pages } => {
                 if !pages.is_power_of_two() {
-                    return Err(buf_err("perf buffer page count must be a power of two", Errno(libc::EINVAL)));
+                    return Err(buf_err(
+                        "perf buffer page count must be a power of two",
+                        Errno(libc::EINVAL),
+                    ));
                 }
                 self.poll_interval
             }
@@ -287,10 +302,25 @@ impl<'m> BufferReaderBuilder<'m> {
         let handle = std::thread::Builder::new()
             .name(format!("bpf-buf-{map_name}"))
             .spawn(move || {
-                let delivery = Box::new(Delivery { sink, counters, panicked: false });
-                run(map_fd, kind, delivery, thread_shared, timeout, ready_tx, thread_map);
+                let delivery = Box::new(Delivery {
+                    sink,
+                    counters,
+                    panicked: false,
+                });
+                run(
+                    map_fd,
+                    kind,
+                    delivery,
+                    thread_shared,
+                    timeout,
+                    ready_tx,
+                    thread_map,
+                );
             })
-            .map_err(|e| ModuleError::Io { what: format!("spawning the reader thread of {map_name}"), source: e })?;
+            .map_err(|e| ModuleError::Io {
+                what: format!("spawning the reader thread of {map_name}"),
+                source: e,
+            })?;
         let reader_thread = handle.thread().id();
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -300,7 +330,10 @@ impl<'m> BufferReaderBuilder<'m> {
             }
             Err(_) => {
                 let _ = handle.join();
-                return Err(buf_err("reader thread exited during start-up", Errno(libc::EIO)));
+                return Err(buf_err(
+                    "reader thread exited during start-up",
+                    Errno(libc::EIO),
+                ));
             }
         }
         log::debug!("reader of {map_name} started ({kind:?}, poll every {timeout:?})");
@@ -326,7 +359,10 @@ impl Epoll {
         // SAFETY: a new fd we own.
         let ep = Epoll(unsafe { OwnedFd::from_raw_fd(ep) });
         for (i, fd) in fds.iter().enumerate() {
-            let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: i as u64 };
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: i as u64,
+            };
             // SAFETY: valid epoll fd and target fd.
             if unsafe { libc::epoll_ctl(ep.0.as_raw_fd(), libc::EPOLL_CTL_ADD, *fd, &mut ev) } < 0 {
                 return Err(("epoll_ctl", last_errno()));
@@ -360,7 +396,11 @@ fn run(
     ready: mpsc::SyncSender<Result<()>>,
     map: String,
 ) {
-    let err = |what: &str, errno: Errno| ModuleError::Buffer { map: map.clone(), what: what.to_string(), errno };
+    let err = |what: &str, errno: Errno| ModuleError::Buffer {
+        map: map.clone(),
+        what: what.to_string(),
+        errno,
+    };
     let dptr: *mut Delivery = &mut *delivery;
     // SAFETY: `delivery` is boxed and outlives `source`, which is dropped first below.
     let source = match kind {
@@ -405,7 +445,10 @@ fn run(
     // Drain what was committed before the stop.
     let r = source.consume();
     if r < 0 {
-        log::warn!("reader of {map}: final drain failed: {}", Errno((-r) as i32));
+        log::warn!(
+            "reader of {map}: final drain failed: {}",
+            Errno((-r) as i32)
+        );
     }
     drop(source);
     drop(delivery);

@@ -12,7 +12,11 @@ pub(crate) enum Source {
     Perf(*mut libbpf_sys::perf_buffer),
 }
 
-unsafe extern "C" fn ring_sample(ctx: *mut libc::c_void, data: *mut libc::c_void, size: libbpf_sys::size_t) -> i32 {
+unsafe extern "C" fn ring_sample(
+    ctx: *mut libc::c_void,
+    data: *mut libc::c_void,
+    size: libbpf_sys::size_t,
+) -> i32 {
     // SAFETY: ctx is the Delivery the reader thread owns for the life of the ring buffer;
     // data/size describe a committed record inside the mmapped ring.
     let d = unsafe { &mut *(ctx as *mut Delivery) };
@@ -21,7 +25,12 @@ unsafe extern "C" fn ring_sample(ctx: *mut libc::c_void, data: *mut libc::c_void
     0
 }
 
-unsafe extern "C" fn perf_sample(ctx: *mut libc::c_void, _cpu: i32, data: *mut libc::c_void, size: u32) {
+unsafe extern "C" fn perf_sample(
+    ctx: *mut libc::c_void,
+    _cpu: i32,
+    data: *mut libc::c_void,
+    size: u32,
+) {
     // SAFETY: as for ring_sample.
     let d = unsafe { &mut *(ctx as *mut Delivery) };
     let bytes = unsafe { std::slice::from_raw_parts(data as *const u8, size as usize) };
@@ -39,7 +48,14 @@ impl Source {
     /// `delivery` must stay valid (not moved) until the Source is dropped.
     pub(crate) unsafe fn ring(map_fd: RawFd, delivery: *mut Delivery) -> Result<Self, Errno> {
         // SAFETY: valid ring-buffer map fd; callback and ctx outlive the ring_buffer.
-        let rb = unsafe { libbpf_sys::ring_buffer__new(map_fd, Some(ring_sample), delivery.cast(), std::ptr::null()) };
+        let rb = unsafe {
+            libbpf_sys::ring_buffer__new(
+                map_fd,
+                Some(ring_sample),
+                delivery.cast(),
+                std::ptr::null(),
+            )
+        };
         if rb.is_null() {
             return Err(crate::module::error::last_errno());
         }
@@ -48,7 +64,11 @@ impl Source {
 
     /// # Safety
     /// As for [`Source::ring`].
-    pub(crate) unsafe fn perf(map_fd: RawFd, pages: usize, delivery: *mut Delivery) -> Result<Self, Errno> {
+    pub(crate) unsafe fn perf(
+        map_fd: RawFd,
+        pages: usize,
+        delivery: *mut Delivery,
+    ) -> Result<Self, Errno> {
         // SAFETY: valid perf-event-array fd; callbacks and ctx outlive the perf_buffer.
         let pb = unsafe {
             libbpf_sys::perf_buffer__new(
@@ -63,7 +83,11 @@ impl Source {
         // SAFETY: libbpf_get_error accepts any returned pointer.
         let err = unsafe { libbpf_sys::libbpf_get_error(pb as *const _) };
         if pb.is_null() || err != 0 {
-            return Err(Errno(if err != 0 { (-err) as i32 } else { crate::module::error::last_errno().0 }));
+            return Err(Errno(if err != 0 {
+                (-err) as i32
+            } else {
+                crate::module::error::last_errno().0
+            }));
         }
         Ok(Source::Perf(pb))
     }

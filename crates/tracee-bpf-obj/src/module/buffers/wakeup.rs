@@ -39,9 +39,18 @@ pub(crate) struct RbCfg {
 impl WakeupPolicy {
     pub(crate) fn config(self) -> RbCfg {
         match self {
-            WakeupPolicy::EveryEvent => RbCfg { mode: 0, threshold: 0 },
-            WakeupPolicy::Interval(_) => RbCfg { mode: 1, threshold: 0 },
-            WakeupPolicy::Threshold { bytes, .. } => RbCfg { mode: 2, threshold: bytes },
+            WakeupPolicy::EveryEvent => RbCfg {
+                mode: 0,
+                threshold: 0,
+            },
+            WakeupPolicy::Interval(_) => RbCfg {
+                mode: 1,
+                threshold: 0,
+            },
+            WakeupPolicy::Threshold { bytes, .. } => RbCfg {
+                mode: 2,
+                threshold: bytes,
+            },
         }
     }
 
