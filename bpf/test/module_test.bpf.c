@@ -17,6 +17,9 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Filled by libbpf from the kernel config (or the Module's kconfig file) at load. */
+extern int CONFIG_HZ __kconfig __weak;
+
 #define EV_SYS_ENTER 1
 #define EV_EXEC 2
 #define EV_OVERLOAD 3
@@ -34,6 +37,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define C_OVERLOAD_ATTEMPTS 9
 #define C_INNER_VALUE 10
 #define C_OVERLOAD_PERF_ATTEMPTS 11
+#define C_KCONFIG_HZ 12
 #define C_MAX 16
 
 struct test_event {
@@ -327,6 +331,14 @@ int tbo_overload_pb(void *ctx)
 		return 1;
 	ev->seq = __sync_fetch_and_add(attempts, 1);
 	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, ev, sizeof(*ev));
+	return 0;
+}
+
+/* Run with BPF_PROG_TEST_RUN: reports the CONFIG_HZ libbpf resolved. */
+SEC("raw_tp")
+int tbo_kconfig(void *ctx)
+{
+	counter_set(C_KCONFIG_HZ, CONFIG_HZ);
 	return 0;
 }
 

@@ -774,12 +774,18 @@ fn builder_inputs_are_checked() {
         "{e}"
     );
 
-    // A kconfig file (plain or gzip) is read and handed to libbpf.
+    // A kconfig file (plain or gzip) is read and handed to libbpf: the program sees our
+    // CONFIG_HZ, not the running kernel's.
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, b"CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\n").unwrap();
+    std::io::Write::write_all(&mut gz, b"# test config\nCONFIG_BPF=y\nCONFIG_HZ=123\n").unwrap();
     std::fs::write(&cfg, gz.finish().unwrap()).unwrap();
+    let plain = dir.path().join("config");
+    std::fs::write(&plain, b"CONFIG_HZ=321\n").unwrap();
+    let m = ModuleBuilder::from_bytes(TEST_OBJ).kconfig_path(&plain).load().unwrap();
+    m.test_run("tbo_kconfig", None).unwrap();
+    assert_eq!(counter(&m, C_KCONFIG_HZ), 321);
     let open = ModuleBuilder::from_bytes(TEST_OBJ)
         .object_name("module_test")
         .kconfig_path(&cfg)
@@ -796,7 +802,84 @@ fn builder_inputs_are_checked() {
         (Some(AttachKind::Fentry), false)
     );
     let m = open.load().unwrap();
+    m.test_run("tbo_kconfig", None).unwrap();
+    assert_eq!(counter(&m, C_KCONFIG_HZ), 123);
     assert_eq!(m.map("events").unwrap().max_entries(), 512 * 1024);
     let e = m.map("no_such_map").unwrap_err();
     assert!(matches!(&e, ModuleError::MapNotFound { .. }), "{e}");
+}
+
+#[test]
+fn section_attach_and_panicking_callback() {
+    require_bpf!();
+    let mut m = load_test_module();
+    target_this_thread(&m);
+    // Attach by section: raw_tp/sys_enter.
+    let link = m.attach("tbo_sys_enter").unwrap();
+    assert_eq!(m.links(), vec![(link, "tbo_sys_enter", AttachKind::RawTracepoint, "sys_enter")]);
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen = calls.clone();
+    let reader = BufferReader::ring_buffer(&m, "events")
+        .unwrap()
+        .start_callback(move |_| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            panic!("callback failure under test");
+        })
+        .unwrap();
+    close_marker(6_000_000);
+    for _ in 0..500 {
+        if !reader.is_running() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!reader.is_running(), "a panicking callback stops the reader");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(reader.received(), 0);
+    assert!(reader.drops().channel_overflow >= 1);
+    reader.stop();
+    m.detach_all();
+    assert!(m.links().is_empty());
+}
+
+#[test]
+fn readers_and_modules_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<tracee_bpf_obj::module::Module>();
+    send_sync::<BufferReader>();
+    send_sync::<OwnedMap>();
+    send_sync::<ModuleError>();
+}
+
+#[test]
+fn concurrent_stops_all_wait_for_the_drain() {
+    require_bpf!();
+    let mut m = load_test_module();
+    target_this_thread(&m);
+    m.attach_raw_tracepoint("tbo_sys_enter", "sys_enter").unwrap();
+    let (reader, rx) = BufferReader::ring_buffer(&m, "events")
+        .unwrap()
+        .wakeup(WakeupPolicy::Interval(Duration::from_secs(3600)))
+        .start_channel(1024)
+        .unwrap();
+    // The producer never wakes the reader and the reader would poll in an hour: only the
+    // drain in stop() can deliver these.
+    for fd in 7_000_000..7_000_010 {
+        close_marker(fd);
+    }
+    let reader = std::sync::Arc::new(reader);
+    let stoppers: Vec<_> = (0..4)
+        .map(|_| {
+            let r = reader.clone();
+            std::thread::spawn(move || {
+                r.stop();
+                r.received()
+            })
+        })
+        .collect();
+    for s in stoppers {
+        assert_eq!(s.join().unwrap(), 10, "every stop() returns after the drain");
+    }
+    let got: Vec<u64> = rx.iter().map(|b| TestEvent::parse(&b).arg0).collect();
+    assert_eq!(got, (7_000_000..7_000_010).collect::<Vec<u64>>());
 }

@@ -40,7 +40,9 @@ pub fn probe_program_type(ty: ProgramType) -> Support {
     // SAFETY: no preconditions.
     match unsafe { libbpf_sys::libbpf_probe_bpf_prog_type(ty as u32, std::ptr::null()) } {
         1 => Support::Supported,
-        0 => unsupported(format!("kernel does not support {ty:?} programs")),
+        0 => unsupported(format!(
+            "the kernel refused a minimal {ty:?} program (type not supported, or no CAP_BPF/CAP_PERFMON)"
+        )),
         e => unsupported(format!("probe of {ty:?} failed: {}", Errno(-e))),
     }
 }
@@ -50,7 +52,9 @@ pub fn probe_map_type(ty: MapType) -> Support {
     // SAFETY: no preconditions.
     match unsafe { libbpf_sys::libbpf_probe_bpf_map_type(u32::from(ty), std::ptr::null()) } {
         1 => Support::Supported,
-        0 => unsupported(format!("kernel does not support {ty:?} maps")),
+        0 => unsupported(format!(
+            "the kernel refused to create a {ty:?} map (type not supported, or no CAP_BPF)"
+        )),
         e => unsupported(format!("probe of {ty:?} failed: {}", Errno(-e))),
     }
 }

@@ -33,6 +33,7 @@ pub const C_FENTRY_HITS: u32 = 7;
 pub const C_OVERLOAD_ATTEMPTS: u32 = 9;
 pub const C_INNER_VALUE: u32 = 10;
 pub const C_OVERLOAD_PERF_ATTEMPTS: u32 = 11;
+pub const C_KCONFIG_HZ: u32 = 12;
 
 /// `struct test_event` of module_test.bpf.c.
 #[repr(C)]

@@ -46,6 +46,8 @@ pub struct BufferReaderBuilder<'m> {
 
 struct Shared {
     stop: AtomicBool,
+    /// Set by the reader thread as it exits.
+    finished: AtomicBool,
     wake: OwnedFd,
     counters: Arc<Counters>,
 }
@@ -99,8 +101,10 @@ impl BufferReader {
         if std::thread::current().id() == self.reader_thread {
             return;
         }
-        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(h) = handle {
+        // Join while holding the lock, so a concurrent stop() also returns only after the
+        // drain. The reader thread never takes this lock, so this cannot deadlock.
+        let mut guard = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = guard.take() {
             if h.join().is_err() {
                 log::error!("reader thread of {} panicked", self.map);
             }
@@ -109,11 +113,7 @@ impl BufferReader {
 
     /// Whether the reader thread is still running.
     pub fn is_running(&self) -> bool {
-        self.thread
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|h| !h.is_finished())
+        !self.shared.finished.load(Ordering::Acquire)
     }
 
     /// Events handed to the channel or callback so far.
@@ -291,6 +291,7 @@ impl<'m> BufferReaderBuilder<'m> {
         let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             // SAFETY: a new fd we own.
             wake: unsafe { OwnedFd::from_raw_fd(wake) },
             counters: counters.clone(),
@@ -311,11 +312,12 @@ impl<'m> BufferReaderBuilder<'m> {
                     map_fd,
                     kind,
                     delivery,
-                    thread_shared,
+                    &thread_shared,
                     timeout,
                     ready_tx,
                     thread_map,
                 );
+                thread_shared.finished.store(true, Ordering::Release);
             })
             .map_err(|e| ModuleError::Io {
                 what: format!("spawning the reader thread of {map_name}"),
@@ -391,7 +393,7 @@ fn run(
     map_fd: OwnedFd,
     kind: Kind,
     mut delivery: Box<Delivery>,
-    shared: Arc<Shared>,
+    shared: &Shared,
     timeout: Duration,
     ready: mpsc::SyncSender<Result<()>>,
     map: String,
