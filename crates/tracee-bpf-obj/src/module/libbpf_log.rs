@@ -19,7 +19,6 @@ const DEFAULT_NOISE: &[&str] = &[
     "skipping unrecognized data section",
     // pr_perm_msg: misleading on memcg-accounted kernels (5.11+), where memlock is irrelevant.
     "try raising 'ulimit -l'",
-    "failed to find valid kernel BTF",
 ];
 
 static INSTALL: Once = Once::new();
