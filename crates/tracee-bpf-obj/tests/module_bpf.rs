@@ -783,7 +783,10 @@ fn builder_inputs_are_checked() {
     std::fs::write(&cfg, gz.finish().unwrap()).unwrap();
     let plain = dir.path().join("config");
     std::fs::write(&plain, b"CONFIG_HZ=321\n").unwrap();
-    let m = ModuleBuilder::from_bytes(TEST_OBJ).kconfig_path(&plain).load().unwrap();
+    let m = ModuleBuilder::from_bytes(TEST_OBJ)
+        .kconfig_path(&plain)
+        .load()
+        .unwrap();
     m.test_run("tbo_kconfig", None).unwrap();
     assert_eq!(counter(&m, C_KCONFIG_HZ), 321);
     let open = ModuleBuilder::from_bytes(TEST_OBJ)
@@ -816,7 +819,15 @@ fn section_attach_and_panicking_callback() {
     target_this_thread(&m);
     // Attach by section: raw_tp/sys_enter.
     let link = m.attach("tbo_sys_enter").unwrap();
-    assert_eq!(m.links(), vec![(link, "tbo_sys_enter", AttachKind::RawTracepoint, "sys_enter")]);
+    assert_eq!(
+        m.links(),
+        vec![(
+            link,
+            "tbo_sys_enter",
+            AttachKind::RawTracepoint,
+            "sys_enter"
+        )]
+    );
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let seen = calls.clone();
     let reader = BufferReader::ring_buffer(&m, "events")
@@ -833,7 +844,10 @@ fn section_attach_and_panicking_callback() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(!reader.is_running(), "a panicking callback stops the reader");
+    assert!(
+        !reader.is_running(),
+        "a panicking callback stops the reader"
+    );
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(reader.received(), 0);
     assert!(reader.drops().channel_overflow >= 1);
@@ -856,7 +870,8 @@ fn concurrent_stops_all_wait_for_the_drain() {
     require_bpf!();
     let mut m = load_test_module();
     target_this_thread(&m);
-    m.attach_raw_tracepoint("tbo_sys_enter", "sys_enter").unwrap();
+    m.attach_raw_tracepoint("tbo_sys_enter", "sys_enter")
+        .unwrap();
     let (reader, rx) = BufferReader::ring_buffer(&m, "events")
         .unwrap()
         .wakeup(WakeupPolicy::Interval(Duration::from_secs(3600)))
@@ -878,7 +893,11 @@ fn concurrent_stops_all_wait_for_the_drain() {
         })
         .collect();
     for s in stoppers {
-        assert_eq!(s.join().unwrap(), 10, "every stop() returns after the drain");
+        assert_eq!(
+            s.join().unwrap(),
+            10,
+            "every stop() returns after the drain"
+        );
     }
     let got: Vec<u64> = rx.iter().map(|b| TestEvent::parse(&b).arg0).collect();
     assert_eq!(got, (7_000_000..7_000_010).collect::<Vec<u64>>());
