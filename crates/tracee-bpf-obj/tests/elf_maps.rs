@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use elf_common::{fixture, libbpf_open_log};
 use tracee_bpf_obj::elf::{
-    BpfObject, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG,
+    BpfObject, ExternKind, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG,
 };
 
 #[test]
@@ -72,7 +72,7 @@ fn btf_defined_maps_match_the_source() {
     );
     assert_eq!(rodata.map_flags, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG);
     assert_eq!(m(".data").map_flags, BPF_F_MMAPABLE);
-    assert_eq!(m(".bss").value_size, 8);
+    assert_eq!(m(".bss").value_size, 16); // zeroed + out_kconfig
     let rodata_sec = rodata.value_type_id.expect("rodata DATASEC");
     assert_eq!(btf.type_by_id(rodata_sec).expect("type").name(), ".rodata");
 }
@@ -250,5 +250,91 @@ fn maps_match_libbpf() {
             "{section}"
         );
     }
-    assert_eq!(globals, 3, ".rodata, .data and .bss");
+    assert_eq!(globals, 4, ".rodata, .data, .bss and .kconfig");
+}
+
+#[test]
+fn externs_match_the_source_and_libbpf() {
+    let obj = BpfObject::from_path(fixture("progs_maps.bpf.o")).expect("parse");
+    type Row<'a> = (&'a str, ExternKind, bool, Option<u32>, Option<u32>);
+    let got: Vec<Row> = obj
+        .externs()
+        .iter()
+        .map(|e| {
+            (
+                e.name.as_str(),
+                e.kind,
+                e.weak,
+                e.kconfig_offset,
+                e.kconfig_size,
+            )
+        })
+        .collect();
+    // Declared in progs_maps.bpf.c; kconfig layout: 8-byte CONFIG_HZ first (alignment desc),
+    // then the 4-byte version, then 1-aligned bool (size 1) and char[16] (size 16).
+    assert_eq!(
+        got,
+        [
+            ("CONFIG_HZ", ExternKind::Kconfig, true, Some(0), Some(8)),
+            (
+                "LINUX_KERNEL_VERSION",
+                ExternKind::Kconfig,
+                false,
+                Some(8),
+                Some(4)
+            ),
+            (
+                "CONFIG_BPF_SYSCALL",
+                ExternKind::Kconfig,
+                true,
+                Some(12),
+                Some(1)
+            ),
+            (
+                "CONFIG_DEFAULT_HOSTNAME",
+                ExternKind::Kconfig,
+                true,
+                Some(13),
+                Some(16)
+            ),
+            ("bpf_prog_active", ExternKind::Ksym, false, None, None),
+            ("bpf_task_acquire", ExternKind::Ksym, true, None, None),
+        ]
+    );
+    let kconfig = obj.map(".kconfig").expect(".kconfig map");
+    assert_eq!(
+        (kconfig.value_size, kconfig.map_flags),
+        (29, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG)
+    );
+
+    // libbpf: "extern (kcfg) #0: symbol 74, off 0, name CONFIG_HZ", "extern (ksym) #4: symbol 75, name bpf_prog_active"
+    let Some(log) = libbpf_open_log("progs_maps.bpf.o") else {
+        return;
+    };
+    let mut libbpf = Vec::new();
+    for line in log.lines() {
+        let Some(rest) = line.strip_prefix("libbpf: extern (") else {
+            continue;
+        };
+        let kind = if rest.starts_with("kcfg") {
+            ExternKind::Kconfig
+        } else {
+            ExternKind::Ksym
+        };
+        let name = rest.rsplit("name ").next().expect("name").to_string();
+        let off = rest
+            .split("off ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .map(|s| s.parse::<u32>().expect("off"));
+        libbpf.push((name, kind, off));
+    }
+    let mut ours: Vec<(String, ExternKind, Option<u32>)> = obj
+        .externs()
+        .iter()
+        .map(|e| (e.name.clone(), e.kind, e.kconfig_offset))
+        .collect();
+    libbpf.sort();
+    ours.sort();
+    assert_eq!(ours, libbpf);
 }

@@ -67,6 +67,11 @@ const PROGS_MAPS: &[(&str, &str, AttachKind)] = &[
     ("cg_connect4", "cgroup/connect4", AttachKind::Cgroup),
     ("sys_prog", "syscall", AttachKind::Syscall),
     (
+        "optional_exit",
+        "?tp_btf/sched_process_exit",
+        AttachKind::TpBtf,
+    ),
+    (
         "unknown_section",
         "perf_event_output_user",
         AttachKind::Unknown,
@@ -119,6 +124,12 @@ fn programs_match_the_source() {
         Some(AttachType::CGROUP_INET4_CONNECT)
     );
     assert_eq!(p("unknown_section").def.prog_type, ProgType::UNSPEC);
+    // '?' in front of the section name: known kind, autoload off.
+    assert!(!p("optional_exit").def.autoload && p("btf_fork").def.autoload);
+    assert_eq!(
+        p("optional_exit").def.target.as_deref(),
+        Some("sched_process_exit")
+    );
 }
 
 #[test]

@@ -92,7 +92,8 @@ pub enum MapOrigin {
     Inner,
     /// A `struct bpf_map_def` in the legacy `maps` section (libbpf ≥ 1.0 refuses these).
     Legacy,
-    /// A global-data section that libbpf loads as a one-element array.
+    /// A global-data section (or the `.kconfig` extern area) that libbpf loads as a
+    /// one-element array.
     GlobalData,
 }
 
@@ -183,7 +184,7 @@ impl MapDef {
     }
 
     /// A global-data section as libbpf maps it: array, 4-byte key, one element the size of the
-    /// section; `.rodata*` read-only for programs, all mmapable.
+    /// section; `.rodata*` and `.kconfig` read-only for programs, all mmapable.
     pub(crate) fn global_data(section: &str, size: u64, datasec: Option<TypeId>) -> MapDef {
         let mut m = MapDef::empty(section, section, MapOrigin::GlobalData);
         m.map_type = MapType::ARRAY;
@@ -191,7 +192,7 @@ impl MapDef {
         m.value_size = u32::try_from(size).unwrap_or(u32::MAX);
         m.max_entries = 1;
         m.map_flags = BPF_F_MMAPABLE;
-        if section == ".rodata" || section.starts_with(".rodata.") {
+        if section == ".rodata" || section.starts_with(".rodata.") || section == ".kconfig" {
             m.map_flags |= BPF_F_RDONLY_PROG;
         }
         m.value_type_id = datasec;

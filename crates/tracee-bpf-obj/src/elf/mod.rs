@@ -10,6 +10,7 @@
 mod btf_ext;
 mod core_relo;
 mod error;
+mod externs;
 mod maps;
 mod object;
 mod program;
@@ -19,6 +20,7 @@ pub use self::btf_ext::{
 };
 pub use self::core_relo::{Accessor, CoreRelo, CoreReloKind, CoreSpec, CORE_SPEC_MAX_LEN};
 pub use self::error::ObjectError;
+pub use self::externs::{Extern, ExternKind};
 pub use self::maps::{
     InitSlot, MapDef, MapOrigin, MapType, Pinning, BPF_F_MMAPABLE, BPF_F_RDONLY_PROG,
 };

@@ -11,6 +11,7 @@ use tracee_btf::{Btf, Kind, Type, TypeId};
 use super::btf_ext::BtfExt;
 use super::core_relo::{CoreRelo, CoreReloKind, CoreSpec};
 use super::error::ObjectError;
+use super::externs::{self, Extern};
 use super::maps::{self, InitSlot, MapDef};
 use super::program::{Function, Program, SectionDef};
 
@@ -71,8 +72,8 @@ pub struct LineInfo {
     pub column: u32,
 }
 
-/// A BPF ELF object, decoded: programs, maps, license, `.BTF`, `.BTF.ext` records and CO-RE
-/// relocations with resolved access paths.
+/// A BPF ELF object, decoded: programs, maps, externs, license, `.BTF`, `.BTF.ext` records
+/// and CO-RE relocations with resolved access paths.
 ///
 /// ```no_run
 /// use tracee_bpf_obj::elf::BpfObject;
@@ -97,6 +98,7 @@ pub struct BpfObject {
     programs: Vec<Program>,
     functions: Vec<Function>,
     maps: Vec<MapDef>,
+    externs: Vec<Extern>,
     btf: Option<Btf>,
     btf_ext: Option<BtfExt>,
     func_infos: Vec<FuncInfo>,
@@ -206,6 +208,10 @@ impl BpfObject {
     /// The map with this name.
     pub fn map(&self, name: &str) -> Option<&MapDef> {
         self.maps.iter().find(|m| m.name == name)
+    }
+    /// `__kconfig` and `__ksym` externs; kconfig ones first, in `.kconfig` layout order.
+    pub fn externs(&self) -> &[Extern] {
+        &self.externs
     }
     /// The object's `.BTF`, if present.
     pub fn btf(&self) -> Option<&Btf> {
@@ -372,6 +378,19 @@ impl<'d> Parsed<'d> {
                 maps.push(MapDef::global_data(n, s.size, datasec));
             }
         }
+        let mut externs = Vec::new();
+        if let Some(b) = btf.as_ref() {
+            let (found, kconfig_size) = externs::collect(b, |name| self.is_weak_undefined(name))?;
+            externs = found;
+            if kconfig_size > 0 {
+                let datasec = b.find_by_name_kind(".kconfig", Kind::Datasec);
+                maps.push(MapDef::global_data(
+                    ".kconfig",
+                    u64::from(kconfig_size),
+                    datasec,
+                ));
+            }
+        }
         let mut obj = BpfObject {
             data: Vec::new(),
             path: None,
@@ -383,6 +402,7 @@ impl<'d> Parsed<'d> {
             programs,
             functions,
             maps,
+            externs,
             btf,
             btf_ext: None,
             func_infos: Vec::new(),
@@ -400,6 +420,14 @@ impl<'d> Parsed<'d> {
             obj.btf_ext = Some(ext);
         }
         Ok(obj)
+    }
+
+    fn is_weak_undefined(&self, name: &str) -> bool {
+        self.symbols.iter().any(|s| {
+            s.st_shndx(self.endian) == elf::SHN_UNDEF
+                && s.st_bind() == elf::STB_WEAK
+                && self.symbols.symbol_name(self.endian, s).ok() == Some(name.as_bytes())
+        })
     }
 
     /// Named, non-section symbols defined in `section`: (name, value, size).
@@ -586,10 +614,10 @@ fn resolve_func_infos(btf: &Btf, ext: &BtfExt) -> Result<Vec<FuncInfo>, ObjectEr
     for g in ext.func_info() {
         let section = sec_name(btf, g.sec_name_off, g.ext_offset)?;
         for r in &g.records {
-            let name =
-                match btf.type_by_id(r.type_id) {
-                    Ok(Type::Func(f)) => f.name().to_string(),
-                    Ok(other) => return Err(ObjectError::ext(
+            let name = match btf.type_by_id(r.type_id) {
+                Ok(Type::Func(f)) => f.name().to_string(),
+                Ok(other) => {
+                    return Err(ObjectError::ext(
                         g.ext_offset,
                         format!(
                             "func_info in {section} at insn byte {}: type [{}] is a {}, not a FUNC",
@@ -597,14 +625,15 @@ fn resolve_func_infos(btf: &Btf, ext: &BtfExt) -> Result<Vec<FuncInfo>, ObjectEr
                             r.type_id,
                             other.kind().name()
                         ),
-                    )),
-                    Err(e) => {
-                        return Err(ObjectError::ext(
-                            g.ext_offset,
-                            format!("func_info in {section} at insn byte {}: {e}", r.insn_off),
-                        ))
-                    }
-                };
+                    ))
+                }
+                Err(e) => {
+                    return Err(ObjectError::ext(
+                        g.ext_offset,
+                        format!("func_info in {section} at insn byte {}: {e}", r.insn_off),
+                    ))
+                }
+            };
             out.push(FuncInfo {
                 section: section.clone(),
                 insn_off: r.insn_off,

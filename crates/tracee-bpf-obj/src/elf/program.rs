@@ -287,6 +287,9 @@ pub struct SectionDef {
     pub attach_btf: bool,
     /// The text after the first `/` (tracepoint `category/name`, function, hook, binary:func...).
     pub target: Option<String>,
+    /// `false` when the section name starts with `?` (libbpf: not loaded unless the caller
+    /// turns autoload on), e.g. an optional `?fentry/...` program with a fallback.
+    pub autoload: bool,
 }
 
 const NONE: u8 = 0;
@@ -457,6 +460,10 @@ impl SectionDef {
     /// assert_eq!(SectionDef::parse("kprobes/foo").kind, AttachKind::Unknown);
     /// ```
     pub fn parse(section: &str) -> SectionDef {
+        let (section, autoload) = match section.strip_prefix('?') {
+            Some(rest) => (rest, false),
+            None => (section, true),
+        };
         let target = section
             .split_once('/')
             .map(|(_, t)| t.to_string())
@@ -470,6 +477,7 @@ impl SectionDef {
                 sleepable: def.flags & SLEEPABLE != 0,
                 attach_btf: def.flags & ATTACH_BTF != 0,
                 target,
+                autoload,
             },
             None => SectionDef {
                 pattern: "",
@@ -479,6 +487,7 @@ impl SectionDef {
                 sleepable: false,
                 attach_btf: false,
                 target,
+                autoload,
             },
         }
     }
@@ -622,7 +631,11 @@ mod tests {
             ProgType::RAW_TRACEPOINT_WRITABLE
         );
         let s = SectionDef::parse("syscall");
-        assert!(s.sleepable && s.prog_type == ProgType::SYSCALL);
+        assert!(s.sleepable && s.prog_type == ProgType::SYSCALL && s.autoload);
+        // A leading '?' turns autoload off and is not part of the name that is matched.
+        let opt = SectionDef::parse("?fentry/do_unlinkat");
+        assert_eq!((opt.kind, opt.autoload), (AttachKind::Fentry, false));
+        assert_eq!(opt.target.as_deref(), Some("do_unlinkat"));
     }
 
     #[test]
