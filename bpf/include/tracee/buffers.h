@@ -52,8 +52,12 @@ static __always_inline void tracee_count_drop(void)
 		*drops += 1; /* per-CPU slot: no atomic needed */
 }
 
-/* Flags for bpf_ringbuf_submit/output under the configured wakeup policy. */
-static __always_inline __u64 tracee_rb_wakeup_flags(void *rb)
+/*
+ * Flags for bpf_ringbuf_submit/output under the configured wakeup policy. `adding` is what
+ * the caller is about to add beyond what the ring already holds (a record not yet reserved,
+ * with its 8-byte header); 0 for submit, whose record is already counted as available.
+ */
+static __always_inline __u64 tracee_rb_wakeup_flags(void *rb, __u64 adding)
 {
 	__u32 zero = 0;
 	struct tracee_rb_cfg *cfg = bpf_map_lookup_elem(&tracee_rb_cfg, &zero);
@@ -61,7 +65,7 @@ static __always_inline __u64 tracee_rb_wakeup_flags(void *rb)
 	if (!cfg || cfg->mode == TRACEE_RB_WAKEUP_EVERY)
 		return 0;
 	if (cfg->mode == TRACEE_RB_WAKEUP_THRESHOLD &&
-	    bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= cfg->threshold)
+	    bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) + adding >= cfg->threshold)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -69,7 +73,7 @@ static __always_inline __u64 tracee_rb_wakeup_flags(void *rb)
 /* bpf_ringbuf_output under the wakeup policy, counting a failure as a drop. */
 static __always_inline long tracee_rb_output(void *rb, void *data, __u64 size)
 {
-	long err = bpf_ringbuf_output(rb, data, size, tracee_rb_wakeup_flags(rb));
+	long err = bpf_ringbuf_output(rb, data, size, tracee_rb_wakeup_flags(rb, ((size + 7) & ~7ULL) + 8));
 
 	if (err)
 		tracee_count_drop();
@@ -85,6 +89,6 @@ static __always_inline long tracee_rb_output(void *rb, void *data, __u64 size)
 		__rec;                                                    \
 	})
 
-#define tracee_rb_submit(rb, rec) bpf_ringbuf_submit((rec), tracee_rb_wakeup_flags(rb))
+#define tracee_rb_submit(rb, rec) bpf_ringbuf_submit((rec), tracee_rb_wakeup_flags((rb), 0))
 
 #endif /* __TRACEE_BUFFERS_H__ */

@@ -902,3 +902,71 @@ fn concurrent_stops_all_wait_for_the_drain() {
     let got: Vec<u64> = rx.iter().map(|b| TestEvent::parse(&b).arg0).collect();
     assert_eq!(got, (7_000_000..7_000_010).collect::<Vec<u64>>());
 }
+
+/// Ring-buffer record size of a TestEvent: 8-byte header + data rounded up to 8.
+const RECORD: u32 = 8 + (std::mem::size_of::<TestEvent>() as u32).div_ceil(8) * 8;
+
+#[test]
+fn wakeup_policies_decide_when_the_reader_wakes() {
+    require_bpf!();
+    let mut m = load_test_module();
+    target_this_thread(&m);
+    m.attach_raw_tracepoint("tbo_sys_enter", "sys_enter")
+        .unwrap();
+    let hour = Duration::from_secs(3600);
+
+    // Interval: the producer never wakes the reader, which would only poll in an hour, so
+    // nothing arrives until stop() drains.
+    let (r, rx) = BufferReader::ring_buffer(&m, "events")
+        .unwrap()
+        .wakeup(WakeupPolicy::Interval(hour))
+        .start_channel(64)
+        .unwrap();
+    for fd in 8_000_000..8_000_005 {
+        close_marker(fd);
+    }
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "woken despite NO_WAKEUP"
+    );
+    r.stop();
+    assert_eq!(rx.iter().count(), 5);
+
+    // Threshold of three records: two events stay put, the third wakes the reader.
+    let (r, rx) = BufferReader::ring_buffer(&m, "events")
+        .unwrap()
+        .wakeup(WakeupPolicy::Threshold {
+            bytes: 3 * RECORD,
+            max_latency: hour,
+        })
+        .start_channel(64)
+        .unwrap();
+    close_marker(8_100_000);
+    close_marker(8_100_001);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "woken below the threshold"
+    );
+    close_marker(8_100_002);
+    let got: Vec<u64> = (0..3)
+        .map(|_| {
+            TestEvent::parse(
+                &rx.recv_timeout(Duration::from_secs(10))
+                    .expect("threshold wakeup"),
+            )
+            .arg0
+        })
+        .collect();
+    assert_eq!(got, vec![8_100_000, 8_100_001, 8_100_002]);
+    r.stop();
+
+    // Every event: each wakes the reader at once (its own poll is 500 ms away at best).
+    let (r, rx) = BufferReader::ring_buffer(&m, "events")
+        .unwrap()
+        .start_channel(64)
+        .unwrap();
+    close_marker(8_200_000);
+    let ev = TestEvent::parse(&rx.recv_timeout(Duration::from_secs(10)).unwrap());
+    assert_eq!(ev.arg0, 8_200_000);
+    r.stop();
+}

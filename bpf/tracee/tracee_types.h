@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel types the tracee program reads beyond the shared minimal vmlinux.h, declared as
+ * CO-RE "flavors" (the ___tr suffix is stripped by libbpf when matching kernel BTF), so this
+ * program can name more members of task_struct & co without touching the shared header.
+ * Only member names matter: offsets are relocated against the running kernel's BTF.
+ */
+#ifndef __TRACEE_TYPES_H__
+#define __TRACEE_TYPES_H__
+
+#include "vmlinux.h"
+
+#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)
+
+struct ns_common___tr {
+	unsigned int inum;
+};
+
+struct pid_namespace___tr {
+	struct ns_common___tr ns;
+};
+
+struct mnt_namespace___tr {
+	struct ns_common___tr ns;
+};
+
+struct new_utsname___tr {
+	char nodename[65];
+};
+
+struct uts_namespace___tr {
+	struct new_utsname___tr name;
+};
+
+struct nsproxy___tr {
+	struct uts_namespace___tr *uts_ns;
+	struct mnt_namespace___tr *mnt_ns;
+	struct pid_namespace___tr *pid_ns_for_children;
+};
+
+struct upid___tr {
+	int nr;
+	struct pid_namespace___tr *ns;
+};
+
+struct pid___tr {
+	unsigned int level;
+	struct upid___tr numbers[1];
+};
+
+struct mm_struct___tr {
+	unsigned long arg_start;
+	unsigned long arg_end;
+};
+
+struct atomic_t___tr {
+	int counter;
+};
+
+struct signal_struct___tr {
+	struct atomic_t___tr live;
+};
+
+struct task_struct___tr {
+	pid_t pid;
+	pid_t tgid;
+	int exit_code;
+	u64 start_time;
+	struct task_struct___tr *real_parent;
+	struct task_struct___tr *group_leader;
+	struct pid___tr *thread_pid;
+	struct nsproxy___tr *nsproxy;
+	struct mm_struct___tr *mm;
+	struct signal_struct___tr *signal;
+};
+
+struct linux_binprm___tr {
+	const char *filename;
+	const char *interp;
+};
+
+#pragma clang attribute pop
+
+#endif /* __TRACEE_TYPES_H__ */
