@@ -252,12 +252,22 @@ fn fmt_cause(cause: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// The verifier log for a message: its tail, where the verifier says what it refused (the
+/// full log stays in the error's field).
 fn fmt_verifier(log: &str) -> String {
+    const TAIL: usize = 40;
     if log.is_empty() {
-        String::new()
-    } else {
-        format!("\nverifier log:\n{log}")
+        return String::new();
     }
+    let lines: Vec<&str> = log.lines().collect();
+    if lines.len() <= TAIL {
+        return format!("\nverifier log:\n{log}");
+    }
+    format!(
+        "\nverifier log (last {TAIL} of {} lines):\n{}",
+        lines.len(),
+        lines[lines.len() - TAIL..].join("\n")
+    )
 }
 
 /// The errno of the last failed libc/libbpf call on this thread.
@@ -272,3 +282,27 @@ pub(crate) fn errno_of(ret: i64) -> Errno {
 
 /// Result with [`ModuleError`].
 pub type Result<T, E = ModuleError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_verifier_logs_show_their_tail() {
+        let log: Vec<String> = (0..100).map(|i| format!("insn {i}")).collect();
+        let shown = fmt_verifier(&log.join("\n"));
+        assert!(shown.contains("last 40 of 100 lines"));
+        assert!(
+            shown.contains("insn 99") && shown.contains("insn 60") && !shown.contains("insn 59\n")
+        );
+        assert_eq!(fmt_verifier(""), "");
+        assert!(fmt_verifier("a\nb").ends_with("a\nb"));
+    }
+
+    #[test]
+    fn errno_display_names_the_errno() {
+        assert_eq!(Errno(libc::EPERM).name(), "EPERM");
+        assert!(Errno(ENOTSUPP).to_string().starts_with("ENOTSUPP (524)"));
+        assert!(Errno(libc::ENOENT).to_string().starts_with("ENOENT (2): "));
+    }
+}
