@@ -29,6 +29,7 @@ pub mod writer;
 
 pub mod archive;
 pub mod bundle;
+pub mod core;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod host;
