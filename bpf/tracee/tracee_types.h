@@ -51,6 +51,22 @@ struct pid___tr {
 struct mm_struct___tr {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	unsigned long env_start;
+	unsigned long env_end;
+};
+
+struct super_block___tr {
+	u32 s_dev;
+};
+
+struct inode___tr {
+	unsigned short i_mode;
+	unsigned long i_ino;
+	struct super_block___tr *i_sb;
+};
+
+struct file___tr {
+	struct inode___tr *f_inode;
 };
 
 struct atomic_t___tr {
@@ -75,6 +91,7 @@ struct task_struct___tr {
 };
 
 struct linux_binprm___tr {
+	struct file___tr *file;
 	const char *filename;
 	const char *interp;
 };

@@ -1,4 +1,22 @@
 //! Tracee-style eBPF runtime security tracing: event definitions, the CO-RE BPF program,
-//! the wire format and its decoder, outputs, signatures and the `Tracer`.
+//! the wire format and its decoder, outputs and the [`Tracer`](tracer::Tracer).
+//!
+//! ```no_run
+//! use tracee_core::tracer::Tracer;
+//! # fn main() -> Result<(), tracee_core::TracerError> {
+//! let tracer = Tracer::builder().events(["execve", "openat"]).build()?;
+//! for event in tracer.events().take(10) {
+//!     println!("{} {} {:?}", event.header.pid, event.event_name, event.args);
+//! }
+//! tracer.stop();
+//! # Ok(()) }
+//! ```
 
+pub mod decode;
+mod error;
 pub mod events;
+pub mod output;
+pub mod tracer;
+pub mod wire;
+
+pub use error::TracerError;

@@ -1,0 +1,49 @@
+//! Errors of building and running a [`Tracer`](crate::tracer::Tracer).
+
+use tracee_bpf_obj::module::ModuleError;
+use tracee_btf::resolver::ResolveError;
+
+use crate::events::CatalogError;
+use crate::wire::config::ConfigError;
+
+/// Why a tracer could not be built or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TracerError {
+    /// No BTF for the running kernel (the report lists every source and why it failed).
+    #[error("finding BTF for the running kernel: {0}")]
+    Btf(#[source] ResolveError),
+    /// An event selector names nothing in the catalog.
+    #[error("selecting events: {0}")]
+    Catalog(#[source] CatalogError),
+    /// No event was selected.
+    #[error("no events selected: call TracerBuilder::events")]
+    NoEvents,
+    /// A selected event cannot be produced by the tracer's program.
+    #[error("event {event}: {reason}")]
+    Unsupported {
+        /// The event.
+        event: String,
+        /// Why.
+        reason: String,
+    },
+    /// A definition cannot be turned into the program's configuration.
+    #[error("configuring the program: {0}")]
+    Config(#[source] ConfigError),
+    /// Loading, configuring or attaching the BPF program failed.
+    #[error("{what}: {source}")]
+    Module {
+        /// What the tracer was doing.
+        what: String,
+        /// The module's error (names the program, errno, cause and verifier log).
+        #[source]
+        source: ModuleError,
+    },
+}
+
+impl TracerError {
+    pub(crate) fn module(what: impl Into<String>) -> impl FnOnce(ModuleError) -> TracerError {
+        let what = what.into();
+        move |source| TracerError::Module { what, source }
+    }
+}

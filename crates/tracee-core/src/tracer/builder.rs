@@ -1,0 +1,299 @@
+//! [`TracerBuilder`]: what to trace and how.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
+use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
+use tracee_btf::resolver::{BtfResolver, Source};
+
+use super::selection::Selection;
+use super::{Attachment, Tracer, TRACEE_BPF_OBJECT};
+use crate::decode::EventRef;
+use crate::events::Catalog;
+use crate::wire::config::{Lifecycle, TracerCfg};
+use crate::TracerError;
+
+/// Callback of [`TracerBuilder::build_with_callback`].
+type Callback = Box<dyn FnMut(&EventRef<'_>) + Send>;
+
+enum Sink {
+    Channel(usize),
+    Callback(Callback),
+}
+
+/// Configures a [`Tracer`]; from [`Tracer::builder`].
+///
+/// Defaults: the built-in catalog; `BtfResolver::new()` (`$TRACEE_BTF_FILE`, then sysfs);
+/// a 16 MiB ring buffer drained every 10 ms without per-event wakeups; a channel of 65,536
+/// events; the tracer's own process excluded in the kernel; matched-policies bitmap 1.
+pub struct TracerBuilder {
+    catalog: Option<Catalog>,
+    selectors: Vec<String>,
+    resolver: Option<BtfResolver>,
+    object: Option<Arc<[u8]>>,
+    ring_bytes: u32,
+    wakeup: WakeupPolicy,
+    channel_capacity: usize,
+    exclude_self: bool,
+    policies: u64,
+}
+
+impl std::fmt::Debug for TracerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TracerBuilder")
+            .field("selectors", &self.selectors)
+            .field("ring_bytes", &self.ring_bytes)
+            .field("wakeup", &self.wakeup)
+            .field("channel_capacity", &self.channel_capacity)
+            .field("exclude_self", &self.exclude_self)
+            .finish()
+    }
+}
+
+impl Default for TracerBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TracerBuilder {
+    /// See the type's defaults.
+    pub fn new() -> TracerBuilder {
+        TracerBuilder {
+            catalog: None,
+            selectors: Vec::new(),
+            resolver: None,
+            object: None,
+            ring_bytes: 16 << 20,
+            wakeup: WakeupPolicy::Interval(Duration::from_millis(10)),
+            channel_capacity: 65_536,
+            exclude_self: true,
+            policies: 1,
+        }
+    }
+
+    /// Use `catalog` (e.g. the built-in one plus registered events) for selection and names.
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Add event selectors: names (`openat`), globs (`open*`) or sets (`tag=fs`), as
+    /// [`Catalog::select`] reads them.
+    pub fn events<I, S>(mut self, selectors: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.selectors.extend(selectors.into_iter().map(Into::into));
+        self
+    }
+
+    /// How to find the kernel's BTF (to add a bundle, a download mirror, ...).
+    pub fn btf_resolver(mut self, resolver: BtfResolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Use another build of the tracer program (same maps and programs).
+    pub fn object_bytes(mut self, bytes: impl Into<Arc<[u8]>>) -> Self {
+        self.object = Some(bytes.into());
+        self
+    }
+
+    /// Ring buffer size in bytes (a power of two, multiple of the page size).
+    pub fn ring_buffer_size(mut self, bytes: u32) -> Self {
+        self.ring_bytes = bytes;
+        self
+    }
+
+    /// How the program wakes the reader (see [`WakeupPolicy`]).
+    pub fn wakeup(mut self, policy: WakeupPolicy) -> Self {
+        self.wakeup = policy;
+        self
+    }
+
+    /// Capacity of the event channel; a full channel counts drops instead of blocking.
+    pub fn channel_capacity(mut self, events: usize) -> Self {
+        self.channel_capacity = events;
+        self
+    }
+
+    /// Whether the kernel skips this process's own syscalls (default true: a tracer that
+    /// sees its own reads of the ring buffer feeds on itself).
+    pub fn exclude_self(mut self, exclude: bool) -> Self {
+        self.exclude_self = exclude;
+        self
+    }
+
+    /// The matched-policies bitmap put in every event's header (default 1).
+    pub fn matched_policies(mut self, bitmap: u64) -> Self {
+        self.policies = bitmap;
+        self
+    }
+
+    /// Build and start; events arrive through [`Tracer::events`] and friends.
+    pub fn build(self) -> Result<Tracer, TracerError> {
+        let cap = self.channel_capacity;
+        self.start(Sink::Channel(cap))
+    }
+
+    /// Build and start, calling `callback` on the reader thread with each event borrowed
+    /// from the ring buffer: no copy, no allocation. Undecodable records are counted in
+    /// [`TracerStats::decode_errors`](super::TracerStats) and skipped.
+    pub fn build_with_callback(
+        self,
+        callback: impl FnMut(&EventRef<'_>) + Send + 'static,
+    ) -> Result<Tracer, TracerError> {
+        self.start(Sink::Callback(Box::new(callback)))
+    }
+
+    fn start(self, sink: Sink) -> Result<Tracer, TracerError> {
+        let catalog = Arc::new(self.catalog.unwrap_or_else(Catalog::builtin));
+        let sel = Selection::resolve(&catalog, &self.selectors, self.policies)?;
+        let resolver = self.resolver.unwrap_or_default();
+        let btf = resolver.resolve().map_err(TracerError::Btf)?;
+        log::info!(
+            "BTF from {} ({})\n{}",
+            btf.source(),
+            btf.path().display(),
+            btf.report()
+        );
+        let object = self.object.unwrap_or_else(|| Arc::from(TRACEE_BPF_OBJECT));
+        let mut mb = ModuleBuilder::from_bytes(object)
+            .object_name("tracee")
+            .map_max_entries("events", self.ring_bytes);
+        if btf.source() != Source::Sysfs {
+            mb = mb.btf_custom_path(btf.path());
+        }
+        for hook in Lifecycle::ALL {
+            // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
+            mb = mb.optional_program(hook.program());
+        }
+        let mut module = mb
+            .load()
+            .map_err(TracerError::module("loading the tracer's BPF object"))?;
+        configure(&module, &sel, self.exclude_self)?;
+
+        let decode_errors = Arc::new(AtomicU64::new(0));
+        let rb = BufferReader::ring_buffer(&module, "events")
+            .map_err(TracerError::module("opening the event ring buffer"))?
+            .wakeup(self.wakeup);
+        let (reader, rx) = match sink {
+            Sink::Channel(cap) => {
+                let (reader, rx) = rb
+                    .start_channel(cap)
+                    .map_err(TracerError::module("starting the ring buffer reader"))?;
+                (reader, Some(rx))
+            }
+            Sink::Callback(mut f) => {
+                let errors = decode_errors.clone();
+                let reader = rb
+                    .start_callback(move |bytes| match EventRef::parse(bytes) {
+                        Ok(ev) => f(&ev),
+                        Err(e) => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            log::debug!("undecodable event of {} bytes: {e}", bytes.len());
+                        }
+                    })
+                    .map_err(TracerError::module("starting the ring buffer reader"))?;
+                (reader, None)
+            }
+        };
+        let attachments = attach(&mut module, &sel)?;
+        Ok(Tracer {
+            reader,
+            rx,
+            module: Mutex::new(Some(module)),
+            catalog,
+            btf,
+            attachments,
+            selected: sel.ids,
+            decode_errors,
+        })
+    }
+}
+
+fn configure(module: &Module, sel: &Selection, exclude_self: bool) -> Result<(), TracerError> {
+    let cfg = TracerCfg {
+        tracer_tgid: if exclude_self { std::process::id() } else { 0 },
+        flags: 0,
+    };
+    let map = |name: &str| {
+        module
+            .map(name)
+            .map_err(TracerError::module(format!("finding map {name}")))
+    };
+    map("tr_config")?
+        .update(&0u32, &cfg, UpdateFlags::empty())
+        .map_err(TracerError::module("writing tr_config"))?;
+    let syscalls = map("tr_syscalls")?;
+    for (nr, cfg) in &sel.syscalls {
+        syscalls
+            .update(nr, cfg, UpdateFlags::empty())
+            .map_err(TracerError::module(format!("selecting syscall {nr}")))?;
+    }
+    let lifecycle = map("tr_lifecycle")?;
+    for (key, (hook, cfg)) in &sel.lifecycle {
+        lifecycle
+            .update(&u32::from(*key), cfg, UpdateFlags::empty())
+            .map_err(TracerError::module(format!(
+                "selecting {}",
+                hook.event_name()
+            )))?;
+    }
+    Ok(())
+}
+
+fn attach(module: &mut Module, sel: &Selection) -> Result<Vec<Attachment>, TracerError> {
+    let mut out = Vec::new();
+    if !sel.syscalls.is_empty() {
+        // Exit before entry: an entry saved while no exit program runs would be emitted
+        // later with another syscall's return value.
+        for (prog, tp) in [
+            ("tracee_sys_exit", "sys_exit"),
+            ("tracee_sys_enter", "sys_enter"),
+        ] {
+            module
+                .attach_raw_tracepoint(prog, tp)
+                .map_err(TracerError::module(format!("attaching {prog}")))?;
+            out.push(Attachment {
+                program: prog.to_string(),
+                target: tp.to_string(),
+                kind: "raw_tp",
+                fallback_reason: None,
+            });
+        }
+    }
+    for (hook, _) in sel.lifecycle.values() {
+        match module.attach_tp_btf(hook.program()) {
+            Ok(_) => out.push(Attachment {
+                program: hook.program().to_string(),
+                target: hook.tracepoint().to_string(),
+                kind: "tp_btf",
+                fallback_reason: None,
+            }),
+            Err(e) => {
+                log::warn!(
+                    "tp_btf {} unavailable ({e}); falling back to raw_tp",
+                    hook.tracepoint()
+                );
+                module
+                    .attach_raw_tracepoint(hook.raw_program(), hook.tracepoint())
+                    .map_err(TracerError::module(format!(
+                        "attaching {} (after tp_btf failed: {e})",
+                        hook.raw_program()
+                    )))?;
+                out.push(Attachment {
+                    program: hook.raw_program().to_string(),
+                    target: hook.tracepoint().to_string(),
+                    kind: "raw_tp",
+                    fallback_reason: Some(e.to_string()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,214 @@
+//! The [`Tracer`]: BTF → BPF module → event selection → ring buffer → decoder, in one builder.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tracee_core::tracer::Tracer;
+//! # fn main() -> Result<(), tracee_core::TracerError> {
+//! let tracer = Tracer::builder().events(["execve", "sched_process_exec"]).build()?;
+//! println!("BTF from {}:\n{}", tracer.btf_source(), tracer.btf_report());
+//! while let Some(ev) = tracer.next_timeout(Duration::from_secs(1)) {
+//!     println!("{} pid={} {:?}", ev.event_name, ev.header.pid, ev.arg("pathname"));
+//! }
+//! tracer.stop();
+//! println!("{:?}", tracer.stats());
+//! # Ok(()) }
+//! ```
+//!
+//! Allocation-free consumption: [`TracerBuilder::build_with_callback`] hands each event to a
+//! callback as an [`EventRef`] borrowing the ring buffer's memory.
+
+mod builder;
+mod selection;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use tracee_bpf_obj::module::buffers::{BufferReader, Drops};
+use tracee_bpf_obj::module::Module;
+use tracee_btf::resolver::{ResolveReport, ResolvedBtf, Source};
+
+use crate::decode::{Event, EventRef};
+use crate::events::{Catalog, EventId};
+
+pub use builder::TracerBuilder;
+
+/// The compiled tracer program (`bpf/tracee/tracee.bpf.c`, built by `scripts/build-bpf.sh`).
+pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../../../bpf/tracee/tracee.bpf.o");
+
+/// How one of the program's hooks was attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The BPF program.
+    pub program: String,
+    /// The kernel hook (tracepoint name).
+    pub target: String,
+    /// `raw_tp` or `tp_btf`.
+    pub kind: &'static str,
+    /// Why the preferred attach kind was not used, for fallbacks.
+    pub fallback_reason: Option<String>,
+}
+
+/// Counters of a running or stopped tracer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TracerStats {
+    /// Events the reader handed to the channel or callback.
+    pub received: u64,
+    /// Events lost, by where (kernel ring full, channel full).
+    pub drops: Drops,
+    /// Records that did not decode (counted, logged at debug, skipped).
+    pub decode_errors: u64,
+}
+
+/// A running tracer. Events arrive through [`Tracer::events`] / [`Tracer::next_timeout`]
+/// (or the callback given to [`TracerBuilder::build_with_callback`]). Stops on drop.
+pub struct Tracer {
+    // Field order is drop order: the reader stops before the module detaches.
+    reader: BufferReader,
+    rx: Option<Receiver<Vec<u8>>>,
+    module: Mutex<Option<Module>>,
+    catalog: Arc<Catalog>,
+    btf: ResolvedBtf,
+    attachments: Vec<Attachment>,
+    selected: Vec<EventId>,
+    decode_errors: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer")
+            .field("btf_source", &self.btf.source())
+            .field("selected", &self.selected)
+            .field("attachments", &self.attachments)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Tracer {
+    /// A builder with the built-in catalog, `BtfResolver::new()` and no events selected.
+    pub fn builder() -> TracerBuilder {
+        TracerBuilder::new()
+    }
+
+    /// The BTF source that won (env file, sysfs, bundle, download).
+    pub fn btf_source(&self) -> Source {
+        self.btf.source()
+    }
+
+    /// The path of the BTF libbpf relocated the program against.
+    pub fn btf_path(&self) -> &Path {
+        self.btf.path()
+    }
+
+    /// Every BTF source consulted, and why those before the winner were skipped.
+    pub fn btf_report(&self) -> &ResolveReport {
+        self.btf.report()
+    }
+
+    /// How each hook was attached (with fallbacks and their reasons).
+    pub fn attachments(&self) -> &[Attachment] {
+        &self.attachments
+    }
+
+    /// The selected events.
+    pub fn selected(&self) -> &[EventId] {
+        &self.selected
+    }
+
+    /// The catalog names come from.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Option<Event> {
+        match EventRef::parse(bytes) {
+            Ok(ev) => Some(Event::from_ref(&ev, self.catalog.get(ev.event_id()))),
+            Err(e) => {
+                self.decode_errors.fetch_add(1, Ordering::Relaxed);
+                log::debug!("undecodable event of {} bytes: {e}", bytes.len());
+                None
+            }
+        }
+    }
+
+    /// The next event, waiting up to `timeout`; `None` on timeout or once stopped and
+    /// drained (and always in callback mode).
+    pub fn next_timeout(&self, timeout: Duration) -> Option<Event> {
+        let rx = self.rx.as_ref()?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(bytes) => {
+                    if let Some(ev) = self.decode(&bytes) {
+                        return Some(ev);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    return None
+                }
+            }
+        }
+    }
+
+    /// Decoded events until the tracer is stopped and drained (blocking between events).
+    pub fn events(&self) -> Events<'_> {
+        Events { tracer: self }
+    }
+
+    /// The raw records (wire format), for callers that decode with [`EventRef::parse`]
+    /// themselves; `None` in callback mode. Do not mix with [`Tracer::events`].
+    pub fn raw_events(&self) -> Option<&Receiver<Vec<u8>>> {
+        self.rx.as_ref()
+    }
+
+    /// Counters now.
+    pub fn stats(&self) -> TracerStats {
+        TracerStats {
+            received: self.reader.received(),
+            drops: self.reader.drops(),
+            decode_errors: self.decode_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stop: detach every program (no new events), then drain what the ring buffer holds
+    /// into the channel or callback and stop the reader. Idempotent, callable from any
+    /// thread (e.g. a Ctrl-C handler); [`Tracer::events`] ends once the channel is empty.
+    pub fn stop(&self) {
+        let mut module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = module.as_mut() {
+            m.detach_all();
+        }
+        drop(module);
+        self.reader.stop();
+    }
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Iterator of decoded events; see [`Tracer::events`].
+#[derive(Debug)]
+pub struct Events<'t> {
+    tracer: &'t Tracer,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        let rx = self.tracer.rx.as_ref()?;
+        loop {
+            let bytes = rx.recv().ok()?;
+            if let Some(ev) = self.tracer.decode(&bytes) {
+                return Some(ev);
+            }
+        }
+    }
+}
