@@ -21,6 +21,7 @@ Usage:
   scripts/gen-syscalls.py --check    exit 1 if the committed file differs from a fresh run,
                                      exit 3 if this machine's inputs differ from the ones the
                                      committed file was generated from (nothing to compare)
+Exit 2: an input is missing on this machine.
 """
 
 import gzip
@@ -210,10 +211,19 @@ def sets_of(name):
 
 
 # ----------------------------------------------------------------------------- numbers
+def missing(msg):
+    """An input is absent on this machine: exit 2, which the staleness test treats as a skip."""
+    print("gen-syscalls: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
 def parse_numbers_clang(include_dir, header, target):
     src = "#include <%s>\n" % header
     cmd = ["clang-16", "-E", "-dM", "--target=" + target, "-nostdinc", "-I", include_dir, "-"]
-    out = subprocess.run(cmd, input=src, capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run(cmd, input=src, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        missing("cannot expand %s with clang-16: %s" % (header, e))
     defs = {}
     for line in out.splitlines():
         m = re.match(r"#define (__NR3?2?6?4?_\w+) (.+)$", line)
@@ -263,8 +273,8 @@ def tracefs_root():
         subprocess.run(["mount", "-t", "tracefs", "tracefs", "/sys/kernel/tracing"], check=False)
         if os.path.isdir("/sys/kernel/tracing/events/syscalls"):
             return "/sys/kernel/tracing"
-    sys.exit("gen-syscalls: no tracefs with events/syscalls; run as root or "
-             "`mount -t tracefs tracefs /sys/kernel/tracing`")
+    missing("no tracefs with events/syscalls; run as root or "
+            "`mount -t tracefs tracefs /sys/kernel/tracing`")
 
 
 def tracefs_signatures(root):
@@ -310,7 +320,7 @@ def roff_line_text(line):
 def man_prototypes():
     protos = {}
     if not os.path.isdir(MAN2):
-        return protos
+        missing("no %s (apt-get install manpages-dev)" % MAN2)
     for fn in sorted(os.listdir(MAN2)):
         path = os.path.join(MAN2, fn)
         if not fn.endswith(".2.gz") or os.path.islink(path):
@@ -443,8 +453,7 @@ def rust_str(s):
 def generate():
     for p in (X86_HDR, ARM64_HDR):
         if not os.path.exists(p):
-            sys.exit("gen-syscalls: missing %s (apt-get install linux-libc-dev "
-                     "linux-libc-dev-arm64-cross)" % p)
+            missing("missing %s (apt-get install linux-libc-dev linux-libc-dev-arm64-cross)" % p)
     tfs = tracefs_root()
     x86, arm = x86_numbers(), arm64_numbers()
     sigs = tracefs_signatures(tfs)
@@ -519,25 +528,34 @@ def generate():
     return "\n".join(out) + "\n"
 
 
+def check_inputs():
+    """Exit 3 when this machine's inputs are not the ones the committed table came from."""
+    for p in (X86_HDR, ARM64_HDR):
+        if not os.path.exists(p):
+            missing("missing %s (apt-get install linux-libc-dev linux-libc-dev-arm64-cross)" % p)
+    try:
+        with open(OUT) as f:
+            old = f.read()
+    except FileNotFoundError:
+        print("gen-syscalls: %s missing" % OUT)
+        sys.exit(1)
+    fp_old = re.search(r"inputs-fingerprint: (\w+)", old)
+    fp_new = fingerprint(tracefs_root())
+    if fp_old and fp_old.group(1) != fp_new:
+        # Another kernel, headers or man-pages: the committed table is not this machine's
+        # output, so there is nothing to compare. (The script itself is not fingerprinted:
+        # editing it without regenerating shows up as a stale table.)
+        print("gen-syscalls: inputs differ from the committed table's (fingerprint %s vs %s)"
+              % (fp_old.group(1), fp_new))
+        sys.exit(3)
+    return old
+
+
 def main():
     check = "--check" in sys.argv[1:]
+    old = check_inputs() if check else None
     text = generate()
     if check:
-        try:
-            with open(OUT) as f:
-                old = f.read()
-        except FileNotFoundError:
-            print("gen-syscalls: %s missing" % OUT)
-            sys.exit(1)
-        fp_old = re.search(r"inputs-fingerprint: (\w+)", old)
-        fp_new = re.search(r"inputs-fingerprint: (\w+)", text)
-        if fp_old and fp_new and fp_old.group(1) != fp_new.group(1):
-            # Another kernel, headers or man-pages: the committed table is not this machine's
-            # output, so there is nothing to compare. (The script itself is not fingerprinted:
-            # editing it without regenerating shows up as a stale table.)
-            print("gen-syscalls: inputs differ from the committed table's (fingerprint %s vs %s)"
-                  % (fp_old.group(1), fp_new.group(1)))
-            sys.exit(3)
         if old != text:
             print("gen-syscalls: %s is stale; run scripts/gen-syscalls.py" % OUT)
             sys.exit(1)

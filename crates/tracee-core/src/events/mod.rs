@@ -36,6 +36,7 @@ mod definition;
 mod error;
 mod generated;
 mod lifecycle;
+mod listing;
 mod pattern;
 
 pub use arg::{ArgDef, ArgType};
@@ -44,4 +45,5 @@ pub use custom_decoder::{CustomDecodeError, CustomDecoder};
 pub use definition::{Arch, EventDefinition, EventId, EventKind, SyscallNumbers};
 pub use error::CatalogError;
 pub use lifecycle::{SCHED_PROCESS_EXEC, SCHED_PROCESS_EXIT, SCHED_PROCESS_FORK};
+pub use listing::{list_json, list_table};
 pub use pattern::{glob_match, is_glob, nearest, Selector};
