@@ -9,7 +9,7 @@ Inputs (all offline on a Debian machine; run as root so tracefs can be mounted):
                      #ifdef __ARCH_WANT_* and __NR3264_* indirections.
   * signatures:      the running kernel's tracefs, events/syscalls/sys_enter_*/format: the
                      argument count, order, kernel names and C types of the raw syscall ABI.
-  * argument names:  man-pages (package manpages-dev), section 2 SYNOPSIS: the names users know
+  * argument names:  man-pages (package manpages-dev), sections 2 and 3 SYNOPSIS: the names users know
                      (`dirfd`, `pathname`), which are also the names Tracee uses. A man page name
                      is used only when its prototype has the kernel's arity and pointer-ness at
                      every position; otherwise the kernel name stays.
@@ -37,6 +37,7 @@ X86_HDR = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h"
 ARM64_INC = "/usr/aarch64-linux-gnu/include"
 ARM64_HDR = ARM64_INC + "/asm/unistd.h"
 MAN2 = "/usr/share/man/man2"
+MAN3 = "/usr/share/man/man3"
 TRACEFS_CANDIDATES = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
 
 # ---------------------------------------------------------------------------------------------
@@ -79,6 +80,29 @@ TRACEFS_ALIASES = {
     "uname": "newuname",
     "sendfile": "sendfile64",
     "umount2": "umount",
+}
+
+# ---------------------------------------------------------------------------------------------
+# OVERRIDE 2b: the man page documenting a syscall under its library name.
+# syscall name -> man page function name
+# ---------------------------------------------------------------------------------------------
+MAN_ALIASES = {
+    "exit": "_exit",
+    "eventfd2": "eventfd",
+    "fadvise64": "posix_fadvise",
+    "fchmodat2": "fchmodat",
+    "newfstatat": "fstatat",
+    "pread64": "pread",
+    "pwrite64": "pwrite",
+    "prlimit64": "prlimit",
+    "pselect6": "pselect",
+    "rt_sigaction": "sigaction",
+    "rt_sigpending": "sigpending",
+    "rt_sigprocmask": "sigprocmask",
+    "rt_sigsuspend": "sigsuspend",
+    "rt_sigtimedwait": "sigtimedwait",
+    "rt_sigqueueinfo": "sigqueue",
+    "signalfd4": "signalfd",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -317,53 +341,97 @@ def roff_line_text(line):
     return text.replace("\\-", "-").replace("\\ ", " ").replace("\\~", " ").replace('\\"', '"')
 
 
+def synopsis_prototypes(path):
+    """(function, [(C type, name)]) for each prototype in one man page's SYNOPSIS."""
+    with gzip.open(path, "rt", errors="replace") as f:
+        lines = f.readlines()
+    joined, pending = [], ""
+    for line in lines:
+        line = line.rstrip("\n")
+        if line.endswith("\\"):
+            pending += line[:-1]
+            continue
+        joined.append(pending + line)
+        pending = ""
+    text, on = [], False
+    for line in joined:
+        if line.startswith(".SH"):
+            on = "SYNOPSIS" in line
+            continue
+        if on:
+            text.append(roff_line_text(line) + "\n")
+    body = "".join(text)
+    # `... /* mode_t mode */` documents an optional argument: keep it as a parameter.
+    body = re.sub(r"\.\.\.\s*/\*\s*([^*]*?)\s*\*/", r"\1", body)
+    body = re.sub(r"/\*.*?\*/", " ", body, flags=re.S)
+    body = re.sub(r"\[\[[^\]]*\]\]", " ", body)
+    out = []
+    for m in re.finditer(r"\b(\w+)\s*\(([^()]*)\)\s*;", body):
+        func, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
+        if func == "syscall" and params and params[0].startswith("SYS_"):
+            func, params = params[0][4:], params[1:]
+        if params == ["void"]:
+            params = []
+        if params and params[-1] == "...":
+            params = params[:-1]  # undocumented optional arguments: name what is documented
+        parsed = []
+        for p in params:
+            p = re.sub(r"\b(_Nullable|_Nonnull|restrict|_Noreturn)\b", " ", p)
+            p = " ".join(p.split())
+            mm = re.match(r"(.*?)\s*\b(\w+)\s*((?:\[[^\]]*\])*)$", p)
+            if not mm or not mm.group(1):
+                parsed = None
+                break
+            ctype = mm.group(1) + ("*" * mm.group(3).count("["))
+            parsed.append((ctype.strip(), mm.group(2)))
+        if parsed is not None:
+            out.append((func, parsed))
+    return out
+
+
 def man_prototypes():
+    """Prototypes by function name: section 2 first, then section 3 (glibc wrappers such as
+    getcwd and posix_fadvise document the syscall's arguments there)."""
     protos = {}
     if not os.path.isdir(MAN2):
         missing("no %s (apt-get install manpages-dev)" % MAN2)
-    for fn in sorted(os.listdir(MAN2)):
-        path = os.path.join(MAN2, fn)
-        if not fn.endswith(".2.gz") or os.path.islink(path):
+    for section, d in (("2", MAN2), ("3", MAN3)):
+        if not os.path.isdir(d):
             continue
-        with gzip.open(path, "rt", errors="replace") as f:
-            lines = f.readlines()
-        joined, pending = [], ""
-        for line in lines:
-            line = line.rstrip("\n")
-            if line.endswith("\\"):
-                pending += line[:-1]
+        found = {}
+        for fn in sorted(os.listdir(d)):
+            path = os.path.join(d, fn)
+            if not fn.endswith("." + section + ".gz") or os.path.islink(path):
                 continue
-            joined.append(pending + line)
-            pending = ""
-        text, on = [], False
-        for line in joined:
-            if line.startswith(".SH"):
-                on = "SYNOPSIS" in line
-                continue
-            if on:
-                text.append(roff_line_text(line) + "\n")
-        body = "".join(text)
-        body = re.sub(r"/\*.*?\*/", " ", body, flags=re.S)
-        body = re.sub(r"\[\[[^\]]*\]\]", " ", body)
-        for m in re.finditer(r"\b(\w+)\s*\(([^()]*)\)\s*;", body):
-            func, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
-            if func == "syscall" and params and params[0].startswith("SYS_"):
-                func, params = params[0][4:], params[1:]
-            if params == ["void"]:
-                params = []
-            parsed = []
-            for p in params:
-                p = re.sub(r"\b(_Nullable|_Nonnull|restrict|_Noreturn)\b", " ", p)
-                p = " ".join(p.split())
-                mm = re.match(r"(.*?)\s*\b(\w+)\s*((?:\[[^\]]*\])*)$", p)
-                if p == "..." or not mm or not mm.group(1):
-                    parsed = None
-                    break
-                ctype = mm.group(1) + ("*" * mm.group(3).count("["))
-                parsed.append((ctype.strip(), mm.group(2)))
-            if parsed is not None:
-                protos.setdefault(func, []).append(parsed)
+            for func, parsed in synopsis_prototypes(path):
+                found.setdefault(func, []).append(parsed)
+        for func, ps in found.items():
+            protos.setdefault(func, ps)
     return protos
+
+
+def man_names(name, args, protos):
+    """The man page prototype naming the kernel's `args`, or None. Exact arity first; then a
+    man prototype with more parameters whose prefix fits (the kernel drops a trailing flags);
+    then one with fewer when the kernel only adds a trailing `sigsetsize`."""
+    cands = protos.get(name, []) + protos.get(MAN_ALIASES.get(name, ""), [])
+
+    def fits(proto):
+        names = [p[1] for p in proto]
+        return len(set(names)) == len(names) and \
+            all(compatible(a[0], b[0]) for a, b in zip(args, proto))
+
+    for proto in cands:
+        if len(proto) == len(args) and fits(proto):
+            return proto
+    for proto in cands:
+        if len(proto) > len(args) and fits(proto):
+            return proto[:len(args)]
+    for proto in cands:
+        extra = [a[1] for a in args[len(proto):]]
+        if len(proto) < len(args) and extra == ["sigsetsize"] and fits(proto):
+            return proto + [args[-1]]
+    return None
 
 
 # ----------------------------------------------------------------------------- types
@@ -437,12 +505,12 @@ def fingerprint(tracefs):
         if d.startswith("sys_enter_"):
             with open(os.path.join(base, d, "format"), "rb") as f:
                 h.update(f.read())
-    man = sorted(f for f in os.listdir(MAN2) if f.endswith(".2.gz")) if os.path.isdir(MAN2) else []
-    for f in man:
-        p = os.path.join(MAN2, f)
-        if not os.path.islink(p):
-            with open(p, "rb") as fh:
-                h.update(fh.read())
+    for d in (MAN2, MAN3):
+        for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            p = os.path.join(d, f)
+            if f.endswith(".gz") and not os.path.islink(p):
+                with open(p, "rb") as fh:
+                    h.update(fh.read())
     return h.hexdigest()[:16]
 
 
@@ -470,13 +538,7 @@ def generate():
         else:
             sys.exit("gen-syscalls: no signature for %s: not in tracefs, not in "
                      "MISSING_SIGNATURES" % name)
-        man = None
-        for proto in protos.get(name, []):
-            if len(proto) == len(args) and all(compatible(a[0], b[0]) for a, b in zip(args, proto)):
-                pnames = [p[1] for p in proto]
-                if len(set(pnames)) == len(pnames):
-                    man = proto
-                    break
+        man = man_names(name, args, protos)
         stats["man" if man else "kernel"] += 1
         arg_names = [p[1] for p in man] if man else [a[1] for a in args]
         man_types = [p[0] for p in man] if man else None
