@@ -450,6 +450,42 @@ fn registration() {
     assert!(c.get(EventId(10_002)).is_none() && c.by_name("many_args").is_none());
 }
 
+/// Registering out of id order keeps iteration sorted and every lookup pointing at the right
+/// definition.
+#[test]
+fn registration_out_of_order() {
+    let mut c = Catalog::builtin();
+    for (id, name) in [
+        (20_000, "late"),
+        (10_500, "middle"),
+        (1_500, "dense_high"),
+        (600, "dense_low"),
+        (499, "below_lifecycle"),
+        (2_047, "dense_last"),
+        (2_048, "sparse_first"),
+    ] {
+        c.register(EventDefinition::custom(EventId(id), name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let ids: Vec<u32> = c.iter().map(|d| d.id().0).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "not sorted");
+    for d in c.iter() {
+        assert_eq!(c.get(d.id()), Some(d));
+        assert_eq!(c.by_name(d.name()).map(|x| x.id()), Some(d.id()));
+    }
+    assert_eq!(c.get(EventId(600)).map(|d| d.name()), Some("dense_low"));
+    assert_eq!(c.get(EventId(20_000)).map(|d| d.name()), Some("late"));
+    assert_eq!(
+        c.get(SCHED_PROCESS_EXIT).map(|d| d.name()),
+        Some("sched_process_exit")
+    );
+    assert_eq!(
+        c.by_syscall(Arch::X86_64, 257).map(|d| d.name()),
+        Some("openat")
+    );
+    assert!(c.get(EventId(601)).is_none() && c.get(EventId(u32::MAX)).is_none());
+}
+
 #[test]
 fn arg_type_wire_codes_round_trip() {
     let mut seen = std::collections::HashSet::new();

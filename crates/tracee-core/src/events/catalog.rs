@@ -1,6 +1,6 @@
 //! The catalog: built-in and registered event definitions, indexed for lookup.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -10,6 +10,9 @@ use super::generated::SYSCALLS;
 use super::lifecycle::LIFECYCLE;
 use super::pattern::{glob_match, nearest, Selector};
 use super::{Arch, ArgType, CatalogError, CustomDecoder, EventDefinition, EventId};
+
+/// Ids below this are indexed by a table, the rest by a hash map.
+const DENSE_IDS: u32 = 2048;
 
 /// Most arguments an event may have (Tracee's largest events have fewer than 20).
 pub const MAX_ARGS: usize = 32;
@@ -27,7 +30,13 @@ pub const MAX_ARGS: usize = 32;
 /// ```
 #[derive(Clone)]
 pub struct Catalog {
-    defs: BTreeMap<EventId, EventDefinition>,
+    /// Sorted by id.
+    defs: Vec<EventDefinition>,
+    /// Position in `defs` + 1 (0: none) of ids below [`DENSE_IDS`]: the decoder looks an event
+    /// up per record, so the common ids avoid hashing.
+    dense: Vec<u32>,
+    /// Position in `defs` of the other ids.
+    sparse: HashMap<EventId, usize>,
     by_name: HashMap<String, EventId>,
     by_syscall: HashMap<(Arch, u32), EventId>,
     decoders: HashMap<EventId, Arc<dyn CustomDecoder>>,
@@ -48,7 +57,9 @@ impl Catalog {
     /// A catalog with no events.
     pub fn empty() -> Catalog {
         Catalog {
-            defs: BTreeMap::new(),
+            defs: Vec::new(),
+            dense: vec![0; DENSE_IDS as usize],
+            sparse: HashMap::new(),
             by_name: HashMap::new(),
             by_syscall: HashMap::new(),
             decoders: HashMap::new(),
@@ -85,7 +96,22 @@ impl Catalog {
         }
         self.by_name.insert(def.name.to_string(), id);
         log::debug!("registered event {} '{}'", id, def.name);
-        self.defs.insert(id, def);
+        let pos = self.defs.partition_point(|d| d.id < id);
+        if pos < self.defs.len() {
+            // Ids after the new one move up a slot.
+            for v in self.dense.iter_mut().filter(|v| **v > pos as u32) {
+                *v += 1;
+            }
+            for v in self.sparse.values_mut().filter(|v| **v >= pos) {
+                *v += 1;
+            }
+        }
+        if id.0 < DENSE_IDS {
+            self.dense[id.0 as usize] = pos as u32 + 1;
+        } else {
+            self.sparse.insert(id, pos);
+        }
+        self.defs.insert(pos, def);
         Ok(id)
     }
 
@@ -102,7 +128,7 @@ impl Catalog {
 
     fn check(&self, def: &EventDefinition) -> Result<(), CatalogError> {
         let name = def.name.as_ref();
-        if let Some(existing) = self.defs.get(&def.id) {
+        if let Some(existing) = self.get(def.id) {
             return Err(CatalogError::IdInUse {
                 id: def.id,
                 name: name.to_string(),
@@ -124,7 +150,9 @@ impl Catalog {
                         arch,
                         nr,
                         name: name.to_string(),
-                        existing: self.defs[existing].name.to_string(),
+                        existing: self
+                            .get(*existing)
+                            .map_or_else(String::new, |d| d.name.to_string()),
                     });
                 }
             }
@@ -134,19 +162,24 @@ impl Catalog {
 
     /// The event with this id.
     pub fn get(&self, id: EventId) -> Option<&EventDefinition> {
-        self.defs.get(&id)
+        let pos = if id.0 < DENSE_IDS {
+            (self.dense[id.0 as usize] as usize).checked_sub(1)?
+        } else {
+            *self.sparse.get(&id)?
+        };
+        self.defs.get(pos)
     }
 
     /// The event with this exact name.
     pub fn by_name(&self, name: &str) -> Option<&EventDefinition> {
-        self.by_name.get(name).and_then(|id| self.defs.get(id))
+        self.by_name.get(name).and_then(|&id| self.get(id))
     }
 
     /// The event that is syscall `nr` on `arch`.
     pub fn by_syscall(&self, arch: Arch, nr: u32) -> Option<&EventDefinition> {
         self.by_syscall
             .get(&(arch, nr))
-            .and_then(|id| self.defs.get(id))
+            .and_then(|&id| self.get(id))
     }
 
     /// The event that is syscall `nr` on the architecture this code runs on.
@@ -161,7 +194,7 @@ impl Catalog {
 
     /// All events, by ascending id.
     pub fn iter(&self) -> impl Iterator<Item = &EventDefinition> + '_ {
-        self.defs.values()
+        self.defs.iter()
     }
 
     /// Number of events.
@@ -176,12 +209,12 @@ impl Catalog {
 
     /// Every set name any event is in, sorted.
     pub fn sets(&self) -> BTreeSet<&str> {
-        self.defs.values().flat_map(|d| d.sets()).collect()
+        self.defs.iter().flat_map(|d| d.sets()).collect()
     }
 
     /// The events in `set`, by ascending id.
     pub fn in_set<'a>(&'a self, set: &'a str) -> impl Iterator<Item = &'a EventDefinition> + 'a {
-        self.defs.values().filter(move |d| d.in_set(set))
+        self.defs.iter().filter(move |d| d.in_set(set))
     }
 
     /// The events whose names match the glob `pattern` (`open*`), by ascending id.
@@ -190,7 +223,7 @@ impl Catalog {
         pattern: &'a str,
     ) -> impl Iterator<Item = &'a EventDefinition> + 'a {
         self.defs
-            .values()
+            .iter()
             .filter(move |d| glob_match(pattern, &d.name))
     }
 
@@ -210,7 +243,7 @@ impl Catalog {
             Selector::Glob(pattern) => {
                 let found: Vec<_> = self
                     .defs
-                    .values()
+                    .iter()
                     .filter(|d| glob_match(pattern, &d.name))
                     .collect();
                 if found.is_empty() {
@@ -221,7 +254,7 @@ impl Catalog {
                 Ok(found)
             }
             Selector::Set(set) => {
-                let found: Vec<_> = self.defs.values().filter(|d| d.in_set(set)).collect();
+                let found: Vec<_> = self.defs.iter().filter(|d| d.in_set(set)).collect();
                 if found.is_empty() {
                     return Err(CatalogError::UnknownSet {
                         set: set.to_string(),
@@ -235,7 +268,7 @@ impl Catalog {
 
     /// The known event name nearest to a misspelt `name`, if one is close.
     pub fn suggest_event(&self, name: &str) -> Option<&str> {
-        nearest(name, self.defs.values().map(|d| d.name()))
+        nearest(name, self.defs.iter().map(|d| d.name()))
     }
 }
 
