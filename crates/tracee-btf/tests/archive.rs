@@ -154,6 +154,20 @@ fn fuzz_corpus_replays_without_panics() {
         let data = std::fs::read(&path).unwrap();
         let result = decompress_btf(&data, &limits, &path);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // The same target feeds every input to the bundle reader.
+        if let Ok(bundle) = tracee_btf::bundle::Bundle::from_vec(data.clone()) {
+            for e in bundle.entries() {
+                let _ = bundle.extract(e, &limits);
+            }
+            if name.starts_with("seed-bundle") {
+                assert_eq!(bundle.entries().len(), 2);
+                for e in bundle.entries() {
+                    bundle.extract(e, &limits).unwrap();
+                }
+            }
+        } else {
+            assert!(!name.starts_with("seed-bundle"), "{name} does not parse as a bundle");
+        }
         if name.starts_with("ok-") {
             assert!(result.is_ok(), "{name}: {result:?}");
         } else if name.starts_with("bad-") {
