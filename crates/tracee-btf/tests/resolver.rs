@@ -188,7 +188,7 @@ fn order_env_then_sysfs_then_bundle() {
         let r = base().no_env().resolve().unwrap();
         assert_eq!(r.source(), Source::Sysfs);
         assert!(
-            matches!(r.report().outcome(Source::Bundle), None),
+            r.report().outcome(Source::Bundle).is_none(),
             "bundle consulted after sysfs won"
         );
     }
