@@ -23,15 +23,19 @@ struct StringTable {
 }
 
 impl StringTable {
-    fn new(seed: &[u8]) -> StringTable {
+    /// A table starting with `seed`; a base BTF's table always starts with the empty string,
+    /// a split BTF's may be empty (its offset 0 is the base's empty string).
+    fn new(seed: &[u8], split: bool) -> StringTable {
         let mut t = StringTable {
             bytes: Vec::with_capacity(seed.len().max(1)),
             index: HashTable::new(),
             hasher: DefaultHashBuilder::default(),
         };
         if seed.is_empty() {
-            t.bytes.push(0);
-            t.remember(0);
+            if !split {
+                t.bytes.push(0);
+                t.remember(0);
+            }
             return t;
         }
         t.bytes.extend_from_slice(seed);
@@ -136,7 +140,7 @@ impl BtfBuilder {
         BtfBuilder {
             types: Vec::new(),
             count: 0,
-            strings: StringTable::new(&[]),
+            strings: StringTable::new(&[], false),
             endian: Endian::Little,
             first_id: 1,
             str_base: 0,
@@ -150,11 +154,7 @@ impl BtfBuilder {
         BtfBuilder {
             types: Vec::new(),
             count: 0,
-            strings: StringTable {
-                bytes: Vec::new(),
-                index: HashTable::new(),
-                hasher: DefaultHashBuilder::default(),
-            },
+            strings: StringTable::new(&[], true),
             endian: base.endian(),
             first_id: base.last_id() + 1,
             str_base: base.str_total(),
@@ -168,14 +168,14 @@ impl BtfBuilder {
         let mut b = BtfBuilder {
             types: Vec::with_capacity(btf.header().type_len as usize),
             count: 0,
-            strings: StringTable::new(btf.raw_strings()),
+            strings: StringTable::new(btf.raw_strings(), btf.base().is_some()),
             endian: btf.endian(),
             first_id: btf.first_id(),
             str_base: btf.base().map_or(0, |base| base.str_total()),
             layout: !btf.kind_layouts().is_empty(),
         };
         for t in btf.types() {
-            b.add_type(&t, |id| Ok(id))?;
+            b.add_type(&t, Ok)?;
         }
         Ok(b)
     }
