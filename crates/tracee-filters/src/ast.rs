@@ -197,6 +197,7 @@ impl Pattern {
 /// A filter on one event, from `--events EVENT.KIND...` or a policy rule's `filters`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // parsed once, never stored in bulk
 pub enum EventFilter {
     /// `data.ARG OP values` (`args.ARG` is accepted too); values typed at resolution.
     Data {
@@ -204,6 +205,8 @@ pub enum EventFilter {
         arg: Spanned<String>,
         /// Operator.
         op: Op,
+        /// Where the operator is.
+        op_at: Span,
         /// Raw values.
         values: Vec<Spanned<String>>,
     },
@@ -221,6 +224,7 @@ pub enum EventFilter {
 /// One item of an `--events` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // parsed once, never stored in bulk
 pub enum EventItem {
     /// Select events.
     Select(Selector),

@@ -152,7 +152,11 @@ impl StaticCatalog {
         let mut out: Vec<StaticEvent> = Vec::new();
         for e in events {
             if out.iter().any(|o| o.id == e.id || o.name == e.name) {
-                log::warn!("StaticCatalog: duplicate event {} '{}' ignored", e.id, e.name);
+                log::warn!(
+                    "StaticCatalog: duplicate event {} '{}' ignored",
+                    e.id,
+                    e.name
+                );
                 continue;
             }
             out.push(e);
@@ -183,7 +187,8 @@ impl EventCatalog for StaticCatalog {
     }
 
     fn in_set(&self, id: u32, set: &str) -> bool {
-        self.get(id).is_some_and(|e| e.sets.iter().any(|s| s == set))
+        self.get(id)
+            .is_some_and(|e| e.sets.iter().any(|s| s == set))
     }
 
     fn set_names(&self) -> Vec<&str> {

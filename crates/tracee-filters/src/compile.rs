@@ -77,7 +77,16 @@ fn num_entries(
     for (set, equals) in [(&cond.ne, false), (&cond.eq, true)] {
         for &x in set {
             if let Some(value) = map(x) {
-                add_eq(&mut out.num, NumKey { version: v, kind, value }, bit, equals);
+                add_eq(
+                    &mut out.num,
+                    NumKey {
+                        version: v,
+                        kind,
+                        value,
+                    },
+                    bit,
+                    equals,
+                );
             }
         }
     }
@@ -91,7 +100,11 @@ fn text_entries(out: &mut CompiledFilters, kind: u32, bit: u64, cond: &SetCond<S
     for (set, equals) in [(&cond.ne, false), (&cond.eq, true)] {
         for s in set {
             if kind == KIND_EXE {
-                let key = NumKey { version: v, kind, value: fnv1a64(s.as_bytes()) };
+                let key = NumKey {
+                    version: v,
+                    kind,
+                    value: fnv1a64(s.as_bytes()),
+                };
                 add_eq(&mut out.num, key, bit, equals);
             } else if let Some(key) = str_key(v, kind, s) {
                 add_eq(&mut out.strs, key, bit, equals);
@@ -239,7 +252,10 @@ pub fn compile(
     let mut suffix_own = BTreeMap::new();
     for ((event, arg), conds) in &groups {
         let kind = cat.args(*event).get(*arg).map(|a| a.kind);
-        if kind != Some(ArgKind::Str) || *arg >= 32 || !conds.iter().all(|(_, c)| kernel_decidable(c)) {
+        if kind != Some(ArgKind::Str)
+            || *arg >= 32
+            || !conds.iter().all(|(_, c)| kernel_decidable(c))
+        {
             continue;
         }
         in_kernel.push((*event, *arg));
@@ -255,13 +271,22 @@ pub fn compile(
                     match pat {
                         Pattern::Exact(s) => add_eq(
                             &mut out.exact,
-                            DataKey { version, event: *event, arg: a32, pad: 0, hash: fnv1a64(s.as_bytes()) },
+                            DataKey {
+                                version,
+                                event: *event,
+                                arg: a32,
+                                pad: 0,
+                                hash: fnv1a64(s.as_bytes()),
+                            },
                             bit,
                             equals,
                         ),
-                        Pattern::Prefix(s) => {
-                            add_eq(&mut prefix_own, (*event, a32, s.as_bytes().to_vec()), bit, equals)
-                        }
+                        Pattern::Prefix(s) => add_eq(
+                            &mut prefix_own,
+                            (*event, a32, s.as_bytes().to_vec()),
+                            bit,
+                            equals,
+                        ),
                         Pattern::Suffix(s) => {
                             let rev: Vec<u8> = s.bytes().rev().collect();
                             add_eq(&mut suffix_own, (*event, a32, rev), bit, equals)
@@ -270,8 +295,20 @@ pub fn compile(
                 }
             }
         }
-        out.args.insert(ArgKey { version, event: *event, arg: a32 }, ArgVal { match_if_missing: missing });
-        if let Some(ev) = out.events.get_mut(&EventKey { version, event: *event }) {
+        out.args.insert(
+            ArgKey {
+                version,
+                event: *event,
+                arg: a32,
+            },
+            ArgVal {
+                match_if_missing: missing,
+            },
+        );
+        if let Some(ev) = out.events.get_mut(&EventKey {
+            version,
+            event: *event,
+        }) {
             ev.str_args |= 1 << arg;
         }
     }
@@ -346,7 +383,10 @@ impl CompiledFilters {
     /// handler's inheritance (`child = parent | tree_roots[child]`) compute.
     pub fn proc_entry(&self, ancestors: &[u32], exe: Option<&str>, followed: u64) -> ProcEntry {
         let v = self.active.version;
-        let mut slot = ProcSlot { followed, ..ProcSlot::default() };
+        let mut slot = ProcSlot {
+            followed,
+            ..ProcSlot::default()
+        };
         for &a in ancestors.iter().rev() {
             if let Some(e) = self.tree.get(&TreeKey { version: v, pid: a }) {
                 slot.tree_equals |= e.equals;
@@ -409,16 +449,28 @@ impl CompiledFilters {
             bits
         };
         let num = |kind: u32, x: u64| {
-            let r = if (kind as usize) < RANGE_KINDS { in_range(kind as usize, x) } else { !0 };
+            let r = if (kind as usize) < RANGE_KINDS {
+                in_range(kind as usize, x)
+            } else {
+                !0
+            };
             Self::eq_result(
-                self.num.get(&NumKey { version: v, kind, value: x }),
+                self.num.get(&NumKey {
+                    version: v,
+                    kind,
+                    value: x,
+                }),
                 c.match_if_missing[kind as usize],
                 r,
             )
         };
         let text = |kind: u32, s: [u8; 16]| {
             Self::eq_result(
-                self.strs.get(&StrKey { version: v, kind, value: s }),
+                self.strs.get(&StrKey {
+                    version: v,
+                    kind,
+                    value: s,
+                }),
                 c.match_if_missing[kind as usize],
                 !0,
             )
@@ -433,7 +485,11 @@ impl CompiledFilters {
         let exe_missing = c.match_if_missing[KIND_EXE as usize];
         res &= if proc.flags & PROC_HAS_EXE != 0 {
             Self::eq_result(
-                self.num.get(&NumKey { version: v, kind: KIND_EXE, value: proc.exe_hash }),
+                self.num.get(&NumKey {
+                    version: v,
+                    kind: KIND_EXE,
+                    value: proc.exe_hash,
+                }),
                 exe_missing,
                 !0,
             )
@@ -443,7 +499,11 @@ impl CompiledFilters {
         let slot = proc.slots[(v & 1) as usize];
         res &= slot.tree_equals | (!slot.tree_used & c.match_if_missing[KIND_TREE as usize]);
         let container = k.pid_ns != c.host_pid_ns;
-        res &= if container { !c.container_false } else { !c.container_true };
+        res &= if container {
+            !c.container_false
+        } else {
+            !c.container_true
+        };
         let new = k.start_time > c.start_time;
         res &= if new { !c.new_false } else { !c.new_true };
         res
@@ -453,7 +513,10 @@ impl CompiledFilters {
     /// `k` (0: dropped in the kernel), judged purely from these map contents.
     pub fn kernel_match(&self, k: &KernelEvent<'_>) -> u64 {
         let v = self.active.version;
-        let Some(ev) = self.events.get(&EventKey { version: v, event: k.event }) else {
+        let Some(ev) = self.events.get(&EventKey {
+            version: v,
+            event: k.event,
+        }) else {
             return 0;
         };
         if ev.policies == 0 {
@@ -468,14 +531,24 @@ impl CompiledFilters {
             bits &= bits - 1;
             let missing = self
                 .args
-                .get(&ArgKey { version: v, event: k.event, arg })
+                .get(&ArgKey {
+                    version: v,
+                    event: k.event,
+                    arg,
+                })
                 .map_or(!0, |a| a.match_if_missing);
             let r = match k.str_args.iter().find(|(i, _)| *i == arg as usize) {
                 None => missing,
                 Some((_, s)) => {
                     let mut e = self
                         .exact
-                        .get(&DataKey { version: v, event: k.event, arg, pad: 0, hash: fnv1a64(s) })
+                        .get(&DataKey {
+                            version: v,
+                            event: k.event,
+                            arg,
+                            pad: 0,
+                            hash: fnv1a64(s),
+                        })
                         .copied()
                         .unwrap_or_default();
                     let n = s.len().min(LPM_DATA);
@@ -496,7 +569,12 @@ impl CompiledFilters {
 
     /// The userspace remainder: clears the bits of `kernel_bits` whose policies' remaining
     /// filters for this event reject `ctx`.
-    pub fn userspace_match(&self, env: &Environment, ctx: &EventContext<'_>, kernel_bits: u64) -> u64 {
+    pub fn userspace_match(
+        &self,
+        env: &Environment,
+        ctx: &EventContext<'_>,
+        kernel_bits: u64,
+    ) -> u64 {
         let mut bits = kernel_bits;
         if let Some(rest) = self.userspace.get(&ctx.event) {
             for (p, rule) in rest {
@@ -515,8 +593,15 @@ impl CompiledFilters {
 }
 
 /// Longest-prefix match as `BPF_MAP_TYPE_LPM_TRIE` does it (byte granularity).
-fn lpm_lookup(map: &BTreeMap<LpmKey, EqVal>, version: u32, event: u32, arg: u32, data: &[u8]) -> Option<EqVal> {
-    (0..=data.len().min(LPM_DATA))
-        .rev()
-        .find_map(|n| map.get(&LpmKey::new(version, event, arg, &data[..n])).copied())
+fn lpm_lookup(
+    map: &BTreeMap<LpmKey, EqVal>,
+    version: u32,
+    event: u32,
+    arg: u32,
+    data: &[u8],
+) -> Option<EqVal> {
+    (0..=data.len().min(LPM_DATA)).rev().find_map(|n| {
+        map.get(&LpmKey::new(version, event, arg, &data[..n]))
+            .copied()
+    })
 }

@@ -11,17 +11,8 @@ pub enum Origin {
     ScopeFlag(usize),
     /// The `n`th (0-based) `--events` argument.
     EventsFlag(usize),
-    /// A policy file (or YAML text): the policy, what part of it, and its line when known.
-    Policy {
-        /// The file, if the text came from one.
-        file: Option<PathBuf>,
-        /// The policy's name (empty until known).
-        policy: String,
-        /// `scope`, `rules[2].event`, `rules[0].filters[1]`, ...
-        field: String,
-        /// 1-based line of the text in the file, when found.
-        line: Option<usize>,
-    },
+    /// A policy file (or YAML text).
+    Policy(Box<PolicyOrigin>),
     /// Text handed to the library directly.
     Text,
 }
@@ -31,12 +22,13 @@ impl fmt::Display for Origin {
         match self {
             Origin::ScopeFlag(n) => write!(f, "--scope #{}", n + 1),
             Origin::EventsFlag(n) => write!(f, "--events #{}", n + 1),
-            Origin::Policy {
-                file,
-                policy,
-                field,
-                line,
-            } => {
+            Origin::Policy(p) => {
+                let PolicyOrigin {
+                    file,
+                    policy,
+                    field,
+                    line,
+                } = p.as_ref();
                 if let Some(file) = file {
                     write!(f, "{}", file.display())?;
                     if let Some(line) = line {
@@ -53,41 +45,58 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A place in a policy file: the policy, what part of it, and its line when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyOrigin {
+    /// The file, if the text came from one.
+    pub file: Option<PathBuf>,
+    /// The policy's name.
+    pub policy: String,
+    /// `scope[0]`, `rules[2].event`, `rules[0].filters[1]`, ...
+    pub field: String,
+    /// 1-based line of the text in the file, when found.
+    pub line: Option<usize>,
+}
+
 /// The offending token: its origin, the whole input it is part of, and its byte range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     /// Where the input came from.
     pub origin: Origin,
     /// The whole input string (one flag argument, one policy filter line).
-    pub input: String,
+    pub input: Box<str>,
     /// Byte offset of the token in `input`.
-    pub start: usize,
+    pub start: u32,
     /// Byte offset just past the token.
-    pub end: usize,
+    pub end: u32,
 }
 
 impl Span {
     /// A span over `input[start..end]`.
     pub fn new(origin: Origin, input: &str, start: usize, end: usize) -> Span {
         let end = end.clamp(start, input.len().max(start));
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Span {
             origin,
-            input: input.to_string(),
-            start,
-            end,
+            input: input.into(),
+            start: small(start),
+            end: small(end),
         }
     }
 
     /// The token's text.
     pub fn token(&self) -> &str {
-        self.input.get(self.start..self.end).unwrap_or("")
+        self.input
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or("")
     }
 }
 
 impl fmt::Display for Span {
-    /// `--events #1, column 3: 'opnat'` then, on the next lines, the input with a caret line.
+    /// `--events #1, column 3` (see [`Span::snippet`] for the caret line).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let col = self.input.get(..self.start).map_or(self.start, |s| s.chars().count()) + 1;
+        let start = self.start as usize;
+        let col = self.input.get(..start).map_or(start, |s| s.chars().count()) + 1;
         write!(f, "{}, column {col}", self.origin)
     }
 }
@@ -95,9 +104,17 @@ impl fmt::Display for Span {
 impl Span {
     /// The input with a caret line under the token, for terminals.
     pub fn snippet(&self) -> String {
-        let pre = self.input.get(..self.start).map_or(0, |s| s.chars().count());
+        let pre = self
+            .input
+            .get(..self.start as usize)
+            .map_or(0, |s| s.chars().count());
         let width = self.token().chars().count().max(1);
-        format!("  {}\n  {}{}", self.input, " ".repeat(pre), "^".repeat(width))
+        format!(
+            "  {}\n  {}{}",
+            self.input,
+            " ".repeat(pre),
+            "^".repeat(width)
+        )
     }
 }
 

@@ -42,7 +42,7 @@ mod text;
 pub use catalog::{ArgInfo, ArgKind, EventCatalog, StaticCatalog, StaticEvent};
 pub use compile::{compile, CompiledFilters, KernelEvent};
 pub use context::{ArgValue, EventContext};
-pub use error::{FilterError, Origin, Span};
+pub use error::{FilterError, Origin, PolicyOrigin, Span};
 pub use model::{
     evaluate, DataCond, Environment, NumCond, PatternCond, Policy, Rule, Scope, SetCond,
 };

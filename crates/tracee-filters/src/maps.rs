@@ -297,7 +297,10 @@ mod tests {
     #[test]
     fn sizes_are_the_c_structs() {
         assert_eq!(std::mem::size_of::<EqVal>(), 16);
-        assert_eq!(std::mem::size_of::<ScopeCfg>(), 8 * KINDS + 16 + 48 + 8 + 2048);
+        assert_eq!(
+            std::mem::size_of::<ScopeCfg>(),
+            8 * KINDS + 16 + 48 + 8 + 2048
+        );
         assert_eq!(std::mem::size_of::<LpmKey>(), 16 + LPM_DATA);
         assert_eq!(std::mem::size_of::<ProcEntry>(), 64);
         assert_eq!(std::mem::size_of::<DataKey>(), 24);

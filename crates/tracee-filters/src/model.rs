@@ -131,7 +131,7 @@ pub type PatternCond = SetCond<Pattern>;
 impl PatternCond {
     /// Whether the strings `values` (one for a string, the elements of an array, none when
     /// missing) satisfy the condition: a pattern hits if it matches any of them.
-    pub fn matches_strs<'s>(&self, values: &[&'s str]) -> bool {
+    pub fn matches_strs(&self, values: &[&str]) -> bool {
         self.matches_by(|p| values.iter().any(|v| p.matches(v)))
     }
 }

@@ -169,16 +169,18 @@ impl<'a> Ctx<'a> {
         let bare = |f: ScopeFilter| -> Result<ScopeFilter, FilterError> {
             match c.op {
                 None => Ok(f),
-                Some((_, s, _)) => Err(self.syntax(
-                    s,
-                    self.input.len(),
-                    format!("'{name}' takes no value"),
-                )),
+                Some((_, s, _)) => {
+                    Err(self.syntax(s, self.input.len(), format!("'{name}' takes no value")))
+                }
             }
         };
         let num = |field: NumField| -> Result<ScopeFilter, FilterError> {
             let Some((op, _, _)) = c.op else {
-                return Err(self.syntax(c.field.0, c.field.1, format!("'{name}' needs an operator and a value")));
+                return Err(self.syntax(
+                    c.field.0,
+                    c.field.1,
+                    format!("'{name}' needs an operator and a value"),
+                ));
             };
             if !op.is_equality() && !field.has_ranges() {
                 return Err(self.bad_op(c, name, "= and !="));
@@ -189,7 +191,11 @@ impl<'a> Ctx<'a> {
             }
             if field == NumField::Pid && c.values.iter().any(|&v| self.text(v) == "new") {
                 if c.values.len() > 1 || !op.is_equality() {
-                    return Err(self.syntax(c.values[0].0, self.input.len(), "'new' stands alone: pid=new or pid!=new"));
+                    return Err(self.syntax(
+                        c.values[0].0,
+                        self.input.len(),
+                        "'new' stands alone: pid=new or pid!=new",
+                    ));
                 }
                 return Ok(ScopeFilter::NewPid(op == Op::Eq));
             }
@@ -202,7 +208,11 @@ impl<'a> Ctx<'a> {
         };
         let text = |field: TextField| -> Result<ScopeFilter, FilterError> {
             let Some((op, _, _)) = c.op else {
-                return Err(self.syntax(c.field.0, c.field.1, format!("'{name}' needs '=' or '!=' and a value")));
+                return Err(self.syntax(
+                    c.field.0,
+                    c.field.1,
+                    format!("'{name}' needs '=' or '!=' and a value"),
+                ));
             };
             if !op.is_equality() {
                 return Err(self.bad_op(c, name, "= and !="));
@@ -274,8 +284,12 @@ impl<'a> Ctx<'a> {
                 if rest.is_empty() || rest.contains('.') {
                     return Err(self.syntax(c.field.0, c.field.1, "expected data.ARGUMENT"));
                 }
-                let Some((op, _, _)) = c.op else {
-                    return Err(self.syntax(c.field.0, c.field.1, "a data filter needs an operator and a value"));
+                let Some((op, os, oe)) = c.op else {
+                    return Err(self.syntax(
+                        c.field.0,
+                        c.field.1,
+                        "a data filter needs an operator and a value",
+                    ));
                 };
                 let a0 = c.field.0 + head.len() + 1;
                 Ok(EventFilter::Data {
@@ -284,6 +298,7 @@ impl<'a> Ctx<'a> {
                         span: self.span(a0, c.field.1),
                     },
                     op,
+                    op_at: self.span(os, oe),
                     values: c
                         .values
                         .iter()
@@ -296,10 +311,18 @@ impl<'a> Ctx<'a> {
             }
             "retval" if rest.is_empty() => {
                 let Some((op, _, _)) = c.op else {
-                    return Err(self.syntax(c.field.0, c.field.1, "'retval' needs an operator and a value"));
+                    return Err(self.syntax(
+                        c.field.0,
+                        c.field.1,
+                        "'retval' needs an operator and a value",
+                    ));
                 };
                 if !op.is_equality() && c.values.len() > 1 {
-                    return Err(self.syntax(c.values[1].0, self.input.len(), format!("'{op}' takes one value")));
+                    return Err(self.syntax(
+                        c.values[1].0,
+                        self.input.len(),
+                        format!("'{op}' takes one value"),
+                    ));
                 }
                 let values = c
                     .values
@@ -330,7 +353,10 @@ impl<'a> Ctx<'a> {
         if matches!(f, ScopeFilter::Follow | ScopeFilter::Global) {
             return Err(FilterError::Conflict {
                 at: self.span(c.field.0, c.field.1),
-                message: format!("'{}' applies to a whole policy, not to one event", self.text(c.field)),
+                message: format!(
+                    "'{}' applies to a whole policy, not to one event",
+                    self.text(c.field)
+                ),
             });
         }
         Ok(EventFilter::Scope(f))
@@ -347,8 +373,15 @@ impl<'a> Ctx<'a> {
             }
             return Ok(Selector::Set(set.to_string()));
         }
-        if let Some(bad) = t.bytes().position(|b| !(is_field_byte(b) || b == b'*' || b == b'?') || b == b'.') {
-            return Err(self.syntax(s + bad, s + bad + 1, format!("unexpected '{}' in an event name", &t[bad..=bad])));
+        if let Some(bad) = t
+            .bytes()
+            .position(|b| !(is_field_byte(b) || b == b'*' || b == b'?') || b == b'.')
+        {
+            return Err(self.syntax(
+                s + bad,
+                s + bad + 1,
+                format!("unexpected '{}' in an event name", &t[bad..=bad]),
+            ));
         }
         if t.contains(['*', '?']) {
             Ok(Selector::Glob(t.to_string()))
@@ -424,7 +457,11 @@ pub fn parse_events(input: &str, origin: Origin) -> Result<Vec<Spanned<EventItem
             }
             let sel = Selector::Set(part.to_string());
             out.push(Spanned {
-                node: if was_neg { EventItem::Exclude(sel) } else { EventItem::Select(sel) },
+                node: if was_neg {
+                    EventItem::Exclude(sel)
+                } else {
+                    EventItem::Select(sel)
+                },
                 span: cx.span(s, e),
             });
             s = e + 1;
@@ -434,7 +471,11 @@ pub fn parse_events(input: &str, origin: Origin) -> Result<Vec<Spanned<EventItem
         };
         in_sets = matches!(sel, Selector::Set(_)).then_some(neg);
         out.push(Spanned {
-            node: if neg { EventItem::Exclude(sel) } else { EventItem::Select(sel) },
+            node: if neg {
+                EventItem::Exclude(sel)
+            } else {
+                EventItem::Select(sel)
+            },
             span: cx.span(s, e),
         });
         s = e + 1;

@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::ast::{EventFilter, EventItem, NumField, Pattern, ScopeFilter, Selector, Spanned, TextField};
+use crate::ast::{
+    EventFilter, EventItem, NumField, Pattern, ScopeFilter, Selector, Spanned, TextField,
+};
 use crate::catalog::{ArgKind, EventCatalog};
 use crate::context::EventContext;
-use crate::error::{FilterError, Origin, Span};
+use crate::error::{FilterError, Origin, PolicyOrigin, Span};
 use crate::model::{evaluate, DataCond, Environment, NumCond, PatternCond, Policy, Rule, Scope};
 use crate::parse::{parse_events, parse_rule_filter, parse_scope};
 use crate::text::nearest;
@@ -76,14 +78,15 @@ pub fn resolve_selector(
     at: &Span,
 ) -> Result<Vec<u32>, FilterError> {
     match sel {
-        Selector::Name(n) => cat
-            .event_id(n)
-            .map(|id| vec![id])
-            .ok_or_else(|| FilterError::UnknownEvent {
-                at: at.clone(),
-                name: n.clone(),
-                suggestion: cat.suggest_event(n),
-            }),
+        Selector::Name(n) => {
+            cat.event_id(n)
+                .map(|id| vec![id])
+                .ok_or_else(|| FilterError::UnknownEvent {
+                    at: at.clone(),
+                    name: n.clone(),
+                    suggestion: cat.suggest_event(n),
+                })
+        }
         Selector::Glob(g) => {
             let v = cat.glob(g);
             if v.is_empty() {
@@ -119,7 +122,12 @@ pub fn apply_event_filter(
 ) -> Result<(), FilterError> {
     let ename = cat.event_name(id).unwrap_or("?").to_string();
     match filter {
-        EventFilter::Data { arg, op, values } => {
+        EventFilter::Data {
+            arg,
+            op,
+            op_at,
+            values,
+        } => {
             let Some(info) = cat.arg(id, &arg.node) else {
                 let args = cat.args(id);
                 return Err(FilterError::UnknownArg {
@@ -133,7 +141,7 @@ pub fn apply_event_filter(
                 ArgKind::Str | ArgKind::StrArray => {
                     if !op.is_equality() {
                         return Err(FilterError::BadOperator {
-                            at: arg.span.clone(),
+                            at: op_at.clone(),
                             field: arg.node.clone(),
                             op: op.to_string(),
                             allowed: "= and != for strings",
@@ -214,7 +222,9 @@ fn parse_int(s: &str) -> Option<i128> {
     if let Some(h) = s.strip_prefix("0x") {
         return i128::from_str_radix(h, 16).ok();
     }
-    s.parse::<i128>().ok().filter(|v| *v >= i128::from(i64::MIN) && *v <= i128::from(u64::MAX))
+    s.parse::<i128>()
+        .ok()
+        .filter(|v| *v >= i128::from(i64::MIN) && *v <= i128::from(u64::MAX))
 }
 
 /// Builds one policy from `--scope` and `--events` flag values, as Tracee does when no
@@ -252,7 +262,8 @@ pub fn policy_from_flags<S: AsRef<str>, E: AsRef<str>>(
                 EventItem::Select(s) => selected.extend(resolve_selector(cat, s, &item.span)?),
                 EventItem::Exclude(s) => excluded.extend(resolve_selector(cat, s, &item.span)?),
                 EventItem::Filter { event, filter } => {
-                    let id = resolve_selector(cat, &Selector::Name(event.node.clone()), &event.span)?[0];
+                    let id =
+                        resolve_selector(cat, &Selector::Name(event.node.clone()), &event.span)?[0];
                     selected.insert(id);
                     filters.push((id, filter.clone(), item.span.clone()));
                 }
@@ -373,7 +384,9 @@ pub fn policies_from_yaml(
         }
         if let Some(v) = &d.api_version {
             if !v.starts_with("tracee.aquasec.com/") && !v.starts_with("aquasecurity.github.io/") {
-                return Err(invalid(format!("apiVersion '{v}' is not Tracee's (tracee.aquasec.com/v1beta1)")));
+                return Err(invalid(format!(
+                    "apiVersion '{v}' is not Tracee's (tracee.aquasec.com/v1beta1)"
+                )));
             }
         }
         let name = d
@@ -385,16 +398,20 @@ pub fn policies_from_yaml(
         let spec = d.spec.unwrap_or(d.plain);
         let _ = &spec.default_actions;
         if spec.scope.is_empty() {
-            return Err(invalid(format!("policy '{name}': spec.scope is required (use '- global')")));
+            return Err(invalid(format!(
+                "policy '{name}': spec.scope is required (use '- global')"
+            )));
         }
         if spec.rules.is_empty() {
             return Err(invalid(format!("policy '{name}': spec.rules is empty")));
         }
-        let origin = |field: String, line: Option<usize>| Origin::Policy {
-            file: file.map(Path::to_path_buf),
-            policy: name.clone(),
-            field,
-            line,
+        let origin = |field: String, line: Option<usize>| {
+            Origin::Policy(Box::new(PolicyOrigin {
+                file: file.map(Path::to_path_buf),
+                policy: name.clone(),
+                field,
+                line,
+            }))
         };
         let mut p = Policy {
             name: name.clone(),
@@ -408,7 +425,12 @@ pub fn policies_from_yaml(
         let mut named = BTreeSet::new();
         for (ri, r) in spec.rules.iter().enumerate() {
             let line = line_of(text, &r.event, &mut cursor);
-            let at = Span::new(origin(format!("rules[{ri}].event"), line), &r.event, 0, r.event.len());
+            let at = Span::new(
+                origin(format!("rules[{ri}].event"), line),
+                &r.event,
+                0,
+                r.event.len(),
+            );
             let items = parse_events(&r.event, at.origin.clone())?;
             let mut ids = Vec::new();
             for item in &items {
@@ -425,7 +447,10 @@ pub fn policies_from_yaml(
             let mut parsed = Vec::new();
             for (fi, ftext) in r.filters.iter().enumerate() {
                 let line = line_of(text, ftext, &mut cursor);
-                parsed.push(parse_rule_filter(ftext, origin(format!("rules[{ri}].filters[{fi}]"), line))?);
+                parsed.push(parse_rule_filter(
+                    ftext,
+                    origin(format!("rules[{ri}].filters[{fi}]"), line),
+                )?);
             }
             for id in ids {
                 if !named.insert(id) {
@@ -513,7 +538,9 @@ impl PolicySet {
     }
 
     /// A set of `policies`.
-    pub fn from_policies(policies: impl IntoIterator<Item = Policy>) -> Result<PolicySet, FilterError> {
+    pub fn from_policies(
+        policies: impl IntoIterator<Item = Policy>,
+    ) -> Result<PolicySet, FilterError> {
         let mut s = PolicySet::new();
         for p in policies {
             s.push(p)?;
@@ -538,7 +565,10 @@ impl PolicySet {
 
     /// Every event some policy selects.
     pub fn events(&self) -> BTreeSet<u32> {
-        self.policies.iter().flat_map(|p| p.rules.keys().copied()).collect()
+        self.policies
+            .iter()
+            .flat_map(|p| p.rules.keys().copied())
+            .collect()
     }
 
     /// The userspace evaluator: the bitmap of policies matching `ctx`.
