@@ -614,6 +614,13 @@ def check_inputs():
 
 
 def main():
+    try:
+        run()
+    except PermissionError as e:
+        missing("cannot read an input: %s (run as root)" % e)
+
+
+def run():
     check = "--check" in sys.argv[1:]
     old = check_inputs() if check else None
     text = generate()
