@@ -5,7 +5,7 @@
 //!
 //! | map            | type     | key          | value         | what                                      |
 //! |----------------|----------|--------------|---------------|-------------------------------------------|
-//! | `tr_f_active`  | ARRAY[1] | `u32` 0      | [`ActiveCfg`] | the version the program judges with       |
+//! | `tr_f_active`  | ARRAY, 1 | `u32` 0      | [`ActiveCfg`] | the version the program judges with       |
 //! | `tr_f_scope`   | HASH     | `u32` version| [`ScopeCfg`]  | per-kind bitmaps, ranges, container, new  |
 //! | `tr_f_events`  | HASH     | [`EventKey`] | [`EventVal`]  | policies selecting each event             |
 //! | `tr_f_num`     | HASH     | [`NumKey`]   | [`EqVal`]     | uid, pid, mntns, pidns, executable hash   |
