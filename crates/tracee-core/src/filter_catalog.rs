@@ -89,11 +89,17 @@ mod tests {
             &cat,
             "cli",
             &["comm=cat"],
-            &["openat.data.pathname=/etc/*", "openat.retval<0", "tag=proc_life"],
+            &[
+                "openat.data.pathname=/etc/*",
+                "openat.retval<0",
+                "tag=proc_life",
+            ],
         )
         .unwrap();
         assert!(p.rules.contains_key(&openat));
-        assert!(p.rules.contains_key(&cat.by_name("sched_process_exec").unwrap().id().0));
+        assert!(p
+            .rules
+            .contains_key(&cat.by_name("sched_process_exec").unwrap().id().0));
         let (i, _) = cat.by_name("openat").unwrap().arg("pathname").unwrap();
         assert!(p.rules[&openat].data.contains_key(&i));
         let e = policy_from_flags(&cat, "cli", &[""; 0], &["opnat"]).unwrap_err();
