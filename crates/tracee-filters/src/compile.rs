@@ -251,9 +251,16 @@ pub fn compile(
     let mut prefix_own = BTreeMap::new();
     let mut suffix_own = BTreeMap::new();
     for ((event, arg), conds) in &groups {
-        let kind = cat.args(*event).get(*arg).map(|a| a.kind);
+        let args = cat.args(*event);
+        let kind = args.get(*arg).map(|a| a.kind);
+        // The program finds arguments by walking the event; it stops at the first string
+        // array (whose size it only knows by walking every element).
+        let after_array = args[..(*arg).min(args.len())]
+            .iter()
+            .any(|a| a.kind == ArgKind::StrArray);
         if kind != Some(ArgKind::Str)
             || *arg >= 32
+            || after_array
             || !conds.iter().all(|(_, c)| kernel_decidable(c))
         {
             continue;

@@ -350,7 +350,18 @@ impl<'a> Ctx<'a> {
 
     fn event_scope(&self, c: &Cond) -> Result<EventFilter, FilterError> {
         let f = self.scope(c)?;
-        if matches!(f, ScopeFilter::Follow | ScopeFilter::Global) {
+        // Per-event scopes are judged in userspace from the event's header: the process tree
+        // and executable live only in the kernel's process map.
+        if matches!(
+            f,
+            ScopeFilter::Follow
+                | ScopeFilter::Global
+                | ScopeFilter::Tree { .. }
+                | ScopeFilter::Text {
+                    field: TextField::Executable,
+                    ..
+                }
+        ) {
             return Err(FilterError::Conflict {
                 at: self.span(c.field.0, c.field.1),
                 message: format!(
