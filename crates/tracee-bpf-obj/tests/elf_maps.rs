@@ -57,6 +57,19 @@ fn btf_defined_maps_match_the_source() {
         ("outer_hash.inner", MapType::ARRAY, 4)
     );
     assert_eq!(inner.origin, MapOrigin::Inner);
+    // prog array: value is a 4-byte prog fd, slot 1 holds tail_target.
+    let jmp = m("jmp_table");
+    assert_eq!(
+        (jmp.map_type, jmp.key_size, jmp.value_size, jmp.max_entries),
+        (MapType::PROG_ARRAY, 4, 4, 4)
+    );
+    assert_eq!(jmp.init_slots.len(), 1);
+    assert_eq!(
+        (jmp.init_slots[0].index, jmp.init_slots[0].target.as_str()),
+        (1, "tail_target")
+    );
+    assert!(jmp.inner.is_none());
+
     let slots: Vec<(u32, &str)> = outer
         .init_slots
         .iter()
@@ -211,11 +224,8 @@ fn maps_match_libbpf() {
             .expect("slot")
             .parse()
             .expect("n");
-        let target = line
-            .rsplit("map '")
-            .next()
-            .and_then(|s| s.split('\'').next())
-            .expect("target");
+        // "... points to map 'inner_a'" or "... points to prog 'tail_target'"
+        let target = line.rsplit('\'').nth(1).expect("target");
         let m = obj.map(map).expect("map");
         assert!(
             m.init_slots
@@ -225,7 +235,10 @@ fn maps_match_libbpf() {
         );
         slots += 1;
     }
-    assert_eq!(slots, 2, "libbpf should report both outer_hash slots");
+    assert_eq!(
+        slots, 3,
+        "libbpf reports two outer_hash slots and one jmp_table slot"
+    );
     // Global data: "map 'progs_ma.rodata' (global data): at sec_idx 37, offset 0, flags 480."
     let mut globals = 0;
     for line in log.lines().filter(|l| l.contains("(global data)")) {
@@ -337,4 +350,16 @@ fn externs_match_the_source_and_libbpf() {
     libbpf.sort();
     ours.sort();
     assert_eq!(ours, libbpf);
+}
+
+#[test]
+fn object_without_btf() {
+    // legacy_maps.nobtf.o is built without -g: no .BTF, no .BTF.ext.
+    let obj = BpfObject::from_path(fixture("legacy_maps.nobtf.o")).expect("parse");
+    assert!(obj.btf().is_none() && obj.btf_ext().is_none());
+    assert!(obj.core_relos().is_empty() && obj.func_infos().is_empty() && obj.externs().is_empty());
+    let names: Vec<&str> = obj.maps().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["legacy_hash", "legacy_array"]);
+    assert_eq!(obj.programs().len(), 1);
+    assert_eq!(obj.programs()[0].name, "legacy_prog");
 }

@@ -71,6 +71,7 @@ const PROGS_MAPS: &[(&str, &str, AttachKind)] = &[
         "?tp_btf/sched_process_exit",
         AttachKind::TpBtf,
     ),
+    ("tail_target", "raw_tp/sys_enter", AttachKind::RawTracepoint),
     (
         "unknown_section",
         "perf_event_output_user",
