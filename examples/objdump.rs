@@ -1,4 +1,5 @@
-//! Lists what a BPF object holds: programs, maps, license, BTF and CO-RE relocations.
+//! Lists what a BPF object holds: programs, maps, externs, license, BTF and CO-RE relocations
+//! (grouped by kind, each with libbpf's rendering of its access path).
 //!
 //! ```text
 //! cargo run --example objdump -- path/to/prog.bpf.o
@@ -37,16 +38,19 @@ fn print_object(obj: &BpfObject) {
 
     println!("\nprograms ({}):", obj.programs().len());
     println!(
-        "  {:<24} {:<40} {:<16} {:>6}",
+        "  {:<24} {:<40} {:<20} {:>6}",
         "NAME", "SECTION", "ATTACH", "INSNS"
     );
     for p in obj.programs() {
         let mut kind = p.def.kind.to_string();
         if p.def.sleepable {
-            kind.push_str(" (sleepable)");
+            kind.push_str(" sleepable");
+        }
+        if !p.def.autoload {
+            kind.push_str(" no-autoload");
         }
         println!(
-            "  {:<24} {:<40} {:<16} {:>6}",
+            "  {:<24} {:<40} {:<20} {:>6}",
             p.name, p.section, kind, p.insn_count
         );
     }
@@ -58,6 +62,18 @@ fn print_object(obj: &BpfObject) {
     );
     for m in obj.maps() {
         print_map(m, "");
+    }
+
+    if !obj.externs().is_empty() {
+        println!("\nexterns ({}):", obj.externs().len());
+        for e in obj.externs() {
+            let place = match (e.kconfig_offset, e.kconfig_size) {
+                (Some(off), Some(size)) => format!(".kconfig+{off} ({size} bytes)"),
+                _ => "kernel symbol".to_string(),
+            };
+            let weak = if e.weak { " weak" } else { "" };
+            println!("  {:<32} {:?}{weak}, {place}", e.name, e.kind);
+        }
     }
 
     let relos = obj.core_relos();
