@@ -186,12 +186,15 @@ pub fn compile(
             }
             if let (Some((lo, hi)), true) = (cond.range, (kind as usize) < RANGE_KINDS) {
                 out.scope.range_policies[kind as usize] |= bit;
-                let r = if lo > hi || hi < 0 || lo > i128::from(u64::MAX) {
+                // uid and pid are 32-bit: clamping to [0, 2^32] keeps every verdict and lets
+                // the program compare without overflow (filters.bpf.h, tr_f_in_range).
+                const TOP: i128 = 1 << 32;
+                let r = if lo > hi || hi < 0 {
                     RangeVal { min: 1, max: 0 }
                 } else {
                     RangeVal {
-                        min: u64::try_from(lo.max(0)).unwrap_or(0),
-                        max: u64::try_from(hi).unwrap_or(u64::MAX),
+                        min: lo.clamp(0, TOP) as u64,
+                        max: hi.clamp(0, TOP) as u64,
                     }
                 };
                 out.scope.ranges[kind as usize][p] = r;

@@ -279,7 +279,7 @@ fn compiled_contents_cover_every_map() {
     assert_eq!(c.scope.range_policies[0], 1);
     assert_eq!(
         (c.scope.ranges[0][0].min, c.scope.ranges[0][0].max),
-        (1000, u64::MAX)
+        (1000, 1 << 32)
     );
     assert_eq!(
         (c.scope.container_true, c.scope.new_true, c.scope.follow),
