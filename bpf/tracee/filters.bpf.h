@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Policy filters of the tracee program: the maps tracee-filters compiles policies into
+ * (layouts: crates/tracee-filters/src/maps.rs) and the code that judges an event from them.
+ * Semantics and placement of every filter: docs/filters.md.
+ *
+ * Included by tracee.bpf.c after struct tr_buf / tr_header and tr_pid_ns().
+ *
+ * Every lookup is keyed by the active policies version (tr_f_active), read once per
+ * judgement: userspace installs a complete new version before flipping it, so an event is
+ * judged entirely by the old or entirely by the new policies. Version 0 = no filters loaded:
+ * the per-event bitmap of tr_syscalls/tr_lifecycle is used as is.
+ */
+#ifndef __TRACEE_FILTERS_BPF_H__
+#define __TRACEE_FILTERS_BPF_H__
+
+#define TR_F_KINDS 8
+#define TR_F_RANGE_KINDS 2
+#define TR_F_UID 0
+#define TR_F_PID 1
+#define TR_F_MNTNS 2
+#define TR_F_PIDNS 3
+#define TR_F_EXE 4
+#define TR_F_COMM 5
+#define TR_F_UTS 6
+#define TR_F_TREE 7
+#define TR_F_STR 16
+#define TR_F_LPM 64
+#define TR_F_LPM_HEADER_BITS 96
+#define TR_F_PROC_HAS_EXE 1
+#define TR_F_MAX_WALK 16
+#define TR_F_BUF_MASK (TR_BUF_SIZE - 1)
+#define TR_F_NO_PREALLOC 1 /* BPF_F_NO_PREALLOC, required by LPM tries */
+
+/* tr_f_stats slots (per CPU) */
+#define TR_F_STAT_JUDGED 0   /* events judged by the filters (final decisions) */
+#define TR_F_STAT_FILTERED 1 /* ... of which dropped in the kernel */
+#define TR_F_STAT_EMITTED 2  /* ... of which passed to the ring buffer */
+
+struct tr_f_active {
+	u32 version;
+	u32 pad;
+};
+
+struct tr_f_eq {
+	u64 equals;
+	u64 used;
+};
+
+struct tr_f_range {
+	u64 min;
+	u64 max;
+};
+
+struct tr_f_scope_cfg {
+	u64 match_if_missing[TR_F_KINDS];
+	u64 range_policies[TR_F_RANGE_KINDS];
+	u64 container_true;
+	u64 container_false;
+	u64 new_true;
+	u64 new_false;
+	u64 follow;
+	u64 start_time;
+	u32 host_pid_ns;
+	u32 pad;
+	struct tr_f_range ranges[TR_F_RANGE_KINDS][64];
+};
+
+struct tr_f_event_key {
+	u32 version;
+	u32 event;
+};
+
+struct tr_f_event_val {
+	u64 policies;
+	u32 str_args;
+	u32 flags;
+};
+
+struct tr_f_num_key {
+	u32 version;
+	u32 kind;
+	u64 value;
+};
+
+struct tr_f_str_key {
+	u32 version;
+	u32 kind;
+	char value[TR_F_STR];
+};
+
+struct tr_f_tree_key {
+	u32 version;
+	u32 pid;
+};
+
+struct tr_f_arg_key {
+	u32 version;
+	u32 event;
+	u32 arg;
+};
+
+struct tr_f_arg_val {
+	u64 match_if_missing;
+};
+
+struct tr_f_data_key {
+	u32 version;
+	u32 event;
+	u32 arg;
+	u32 pad;
+	u64 hash;
+};
+
+struct tr_f_lpm_key {
+	u32 prefixlen;
+	u32 version;
+	u32 event;
+	u32 arg;
+	u8 data[TR_F_LPM];
+};
+
+struct tr_f_proc_slot {
+	u64 tree_equals;
+	u64 tree_used;
+	u64 followed;
+};
+
+struct tr_f_proc {
+	u64 exe_hash;
+	u32 flags;
+	u32 pad;
+	struct tr_f_proc_slot slots[2];
+};
+
+struct tr_f_path {
+	char data[TR_STR_MAX];
+};
+
+_Static_assert(sizeof(struct tr_f_scope_cfg) == 2184, "tr_f_scope_cfg layout");
+_Static_assert(sizeof(struct tr_f_lpm_key) == 80, "tr_f_lpm_key layout");
+_Static_assert(sizeof(struct tr_f_proc) == 64, "tr_f_proc layout");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct tr_f_active);
+} tr_f_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__type(value, struct tr_f_scope_cfg);
+} tr_f_scope SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct tr_f_event_key);
+	__type(value, struct tr_f_event_val);
+} tr_f_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tr_f_num_key);
+	__type(value, struct tr_f_eq);
+} tr_f_num SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tr_f_str_key);
+	__type(value, struct tr_f_eq);
+} tr_f_str SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct tr_f_tree_key);
+	__type(value, struct tr_f_eq);
+} tr_f_tree SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tr_f_arg_key);
+	__type(value, struct tr_f_arg_val);
+} tr_f_args SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tr_f_data_key);
+	__type(value, struct tr_f_eq);
+} tr_f_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, TR_F_NO_PREALLOC);
+	__type(key, struct tr_f_lpm_key);
+	__type(value, struct tr_f_eq);
+} tr_f_prefix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, TR_F_NO_PREALLOC);
+	__type(key, struct tr_f_lpm_key);
+	__type(value, struct tr_f_eq);
+} tr_f_suffix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, struct tr_f_proc);
+} tr_f_proc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, u32);
+	__type(value, u64);
+} tr_f_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct tr_f_path);
+} tr_f_scratch SEC(".maps");
+
+static __always_inline void tr_f_count(u32 slot)
+{
+	u64 *n = bpf_map_lookup_elem(&tr_f_stats, &slot);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline u32 tr_f_version(void)
+{
+	u32 zero = 0;
+	struct tr_f_active *a = bpf_map_lookup_elem(&tr_f_active, &zero);
+
+	return a ? a->version : 0;
+}
+
+/* Tracee's equality result: `=` entries, else policies that match what no entry names. */
+static __always_inline u64 tr_f_eq_res(struct tr_f_eq *e, u64 missing, u64 in_range)
+{
+	u64 eq = 0, used = 0;
+
+	if (e) {
+		eq = e->equals;
+		used = e->used;
+	}
+	return eq | (~used & missing & in_range);
+}
+
+/*
+ * Policies whose range of kind `k` admits x (all policies without a range). Branchless, so
+ * the verifier walks the loop once: ranges are clamped to [0, 2^32] (x is a 32-bit uid or
+ * pid), so the differences below cannot overflow a signed 64-bit value.
+ */
+static __always_inline u64 tr_f_in_range(struct tr_f_scope_cfg *c, u32 k, u64 x)
+{
+	u64 rp = c->range_policies[k & 1];
+	u64 bits = ~0ULL;
+	int p;
+
+	if (!rp)
+		return bits;
+	for (p = 0; p < 64; p++) {
+		struct tr_f_range *r = &c->ranges[k & 1][p];
+		s64 below = (s64)x - (s64)r->min;
+		s64 above = (s64)r->max - (s64)x;
+		u64 out = (u64)(below | above) >> 63;
+
+		bits &= ~(((rp >> p) & out) << p);
+	}
+	return bits;
+}
+
+static __always_inline u64 tr_f_num_res(u32 v, struct tr_f_scope_cfg *c, u32 kind, u64 x, u64 in_range)
+{
+	struct tr_f_num_key k = { .version = v, .kind = kind, .value = x };
+
+	return tr_f_eq_res(bpf_map_lookup_elem(&tr_f_num, &k), c->match_if_missing[kind & 7],
+			   in_range);
+}
+
+/* The scope's verdict for every policy (before follow), for the current task. */
+static __always_inline u64 tr_f_scope_bits(u32 v, struct tr_f_scope_cfg *c, struct tr_f_proc *proc,
+					   struct task_struct___tr *t)
+{
+	struct uts_namespace___tr *uts = BPF_CORE_READ(t, nsproxy, uts_ns);
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 uid = (u32)bpf_get_current_uid_gid();
+	u32 pid = pid_tgid >> 32;
+	u32 mnt = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	u32 pidns = tr_pid_ns(t);
+	u64 start = BPF_CORE_READ(t, start_time);
+	struct tr_f_str_key sk = { .version = v };
+	u64 res, tree_eq = 0, tree_used = 0;
+
+	res = tr_f_num_res(v, c, TR_F_UID, uid, tr_f_in_range(c, 0, uid));
+	res &= tr_f_num_res(v, c, TR_F_PID, pid, tr_f_in_range(c, 1, pid));
+	res &= tr_f_num_res(v, c, TR_F_MNTNS, mnt, ~0ULL);
+	res &= tr_f_num_res(v, c, TR_F_PIDNS, pidns, ~0ULL);
+	sk.kind = TR_F_COMM;
+	bpf_get_current_comm(sk.value, sizeof(sk.value));
+	res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk), c->match_if_missing[TR_F_COMM], ~0ULL);
+	sk.kind = TR_F_UTS;
+	__builtin_memset(sk.value, 0, sizeof(sk.value));
+	if (bpf_core_read_str(sk.value, sizeof(sk.value), &uts->name.nodename) < 0)
+		sk.value[0] = 0;
+	res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk), c->match_if_missing[TR_F_UTS], ~0ULL);
+	if (proc && (proc->flags & TR_F_PROC_HAS_EXE))
+		res &= tr_f_num_res(v, c, TR_F_EXE, proc->exe_hash, ~0ULL);
+	else
+		res &= c->match_if_missing[TR_F_EXE];
+	if (proc) {
+		tree_eq = proc->slots[v & 1].tree_equals;
+		tree_used = proc->slots[v & 1].tree_used;
+	}
+	res &= tree_eq | (~tree_used & c->match_if_missing[TR_F_TREE]);
+	res &= pidns != c->host_pid_ns ? ~c->container_false : ~c->container_true;
+	res &= start > c->start_time ? ~c->new_false : ~c->new_true;
+	return res;
+}
+
+struct tr_f_hash_ctx {
+	struct tr_buf *b;
+	u64 start;
+	u64 h;
+};
+
+static long tr_f_hash_step(u64 i, void *data)
+{
+	struct tr_f_hash_ctx *x = data;
+
+	if (!x->b)
+		return 1;
+	x->h ^= x->b->data[(x->start + i) & TR_F_BUF_MASK];
+	x->h *= 0x00000100000001b3ULL;
+	return 0;
+}
+
+/* Copies up to TR_F_LPM bytes of a string into an LPM key, forwards or reversed. */
+struct tr_f_key_ctx {
+	struct tr_buf *b;
+	u64 start;
+	u64 len;
+	u64 rev;
+	struct tr_f_lpm_key lk;
+};
+
+static long tr_f_key_step(u64 i, void *data)
+{
+	struct tr_f_key_ctx *x = data;
+	u64 at = x->rev ? x->start + x->len - 1 - i : x->start + i;
+
+	if (!x->b)
+		return 1;
+	x->lk.data[i & (TR_F_LPM - 1)] = x->b->data[at & TR_F_BUF_MASK];
+	return 0;
+}
+
+/*
+ * One captured string argument at b->data[start..start+len) against its filters: exact
+ * (hash), prefix and suffix (LPM tries); the OR of the entries hit, Tracee's equality result.
+ * A global function: the verifier checks it once, whatever the caller's state.
+ */
+__noinline u64 tr_f_str_arg(struct tr_buf *b, u64 start, u32 len, u32 event, u32 arg)
+{
+	u32 v = tr_f_version();
+	struct tr_f_hash_ctx hc = { .b = b, .start = start, .h = 0xcbf29ce484222325ULL };
+	struct tr_f_data_key dk = { .version = v, .event = event, .arg = arg };
+	struct tr_f_arg_key ak = { .version = v, .event = event, .arg = arg };
+	struct tr_f_key_ctx kc = { .b = b, .start = start, .len = len };
+	struct tr_f_arg_val *av;
+	struct tr_f_eq *e;
+	u64 eq = 0, used = 0, missing = ~0ULL;
+	u32 n = len < TR_F_LPM ? len : TR_F_LPM;
+
+	if (!b || len > TR_STR_MAX)
+		return ~0ULL;
+	av = bpf_map_lookup_elem(&tr_f_args, &ak);
+	if (av)
+		missing = av->match_if_missing;
+	bpf_loop(len, tr_f_hash_step, &hc, 0);
+	dk.hash = hc.h;
+	e = bpf_map_lookup_elem(&tr_f_exact, &dk);
+	if (e) {
+		eq |= e->equals;
+		used |= e->used;
+	}
+	kc.lk.prefixlen = TR_F_LPM_HEADER_BITS + 8 * n;
+	kc.lk.version = v;
+	kc.lk.event = event;
+	kc.lk.arg = arg;
+	bpf_loop(n, tr_f_key_step, &kc, 0);
+	e = bpf_map_lookup_elem(&tr_f_prefix, &kc.lk);
+	if (e) {
+		eq |= e->equals;
+		used |= e->used;
+	}
+	kc.rev = 1;
+	bpf_loop(n, tr_f_key_step, &kc, 0);
+	e = bpf_map_lookup_elem(&tr_f_suffix, &kc.lk);
+	if (e) {
+		eq |= e->equals;
+		used |= e->used;
+	}
+	return eq | (~used & missing);
+}
+
+struct tr_f_walk {
+	struct tr_buf *b;
+	u64 off;
+	u64 res;
+	u32 str_args;
+	u32 seen;
+	u32 event;
+	u32 pad;
+};
+
+/* One argument of the event (3-byte head, docs/wire-format.md); stops at a string array. */
+static long tr_f_walk_step(u64 i, void *data)
+{
+	struct tr_f_walk *w = data;
+	struct tr_buf *b = w->b;
+	u64 off = w->off, p;
+	u8 idx, class;
+	u32 len;
+
+	if (!b || off > TR_OFF_MAX)
+		return 1;
+	idx = b->data[off];
+	class = b->data[off + 2];
+	p = off + 3;
+	switch (class) {
+	case TR_CLASS_U64:
+	case TR_CLASS_INT_PAIR:
+		w->off = p + 8;
+		return 0;
+	case TR_CLASS_INT4:
+		w->off = p + 4;
+		return 0;
+	case TR_CLASS_INT2:
+		w->off = p + 2;
+		return 0;
+	case TR_CLASS_INT1:
+		w->off = p + 1;
+		return 0;
+	case TR_CLASS_STR:
+	case TR_CLASS_BYTES:
+		len = *(u32 *)(b->data + p);
+		if (len > TR_STR_MAX)
+			return 1;
+		if (class == TR_CLASS_STR && idx < 32 && (w->str_args & (1U << idx))) {
+			w->res &= tr_f_str_arg(b, p + 4, len, w->event, idx);
+			w->seen |= 1U << idx;
+		}
+		w->off = p + 4 + len;
+		return 0;
+	default:
+		return 1; /* a string array: compile keeps later arguments in userspace */
+	}
+}
+
+struct tr_f_missing {
+	u64 res;
+	u32 unseen;
+	u32 event;
+	u32 version;
+};
+
+static long tr_f_missing_step(u64 i, void *data)
+{
+	struct tr_f_missing *m = data;
+	struct tr_f_arg_key ak = { .version = m->version, .event = m->event, .arg = i };
+	struct tr_f_arg_val *av;
+
+	if (!(m->unseen & (1U << (i & 31))))
+		return 0;
+	av = bpf_map_lookup_elem(&tr_f_args, &ak);
+	if (av)
+		m->res &= av->match_if_missing;
+	return 0;
+}
+
+/*
+ * String data filters of an event whose arguments are in b: each string whose index is in
+ * `str_args` is judged; filtered arguments the event lacks get the "missing" verdict.
+ */
+__noinline u64 tr_f_data(struct tr_buf *b, u32 v, u32 event, u32 str_args)
+{
+	struct tr_f_walk w = { .b = b, .off = sizeof(struct tr_header), .res = ~0ULL,
+			       .str_args = str_args, .event = event };
+	struct tr_f_missing m = { .event = event, .version = v };
+	u32 argnum;
+
+	if (!b)
+		return ~0ULL;
+	argnum = ((struct tr_header *)b->data)->argnum;
+	bpf_loop(argnum < TR_F_MAX_WALK ? argnum : TR_F_MAX_WALK, tr_f_walk_step, &w, 0);
+	m.res = w.res;
+	m.unseen = str_args & ~w.seen;
+	if (m.unseen)
+		bpf_loop(32, tr_f_missing_step, &m, 0);
+	return m.res;
+}
+
+/*
+ * The matched-policies bitmap of an event about to be emitted (0: drop it). With `b`, the
+ * event's arguments are in b (string data filters apply) and the decision is final (counted
+ * in tr_f_stats); without, only event selection and scope are judged (an early exit at
+ * syscall entry, counted only when it drops).
+ */
+static __always_inline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b)
+{
+	struct task_struct___tr *t = (void *)bpf_get_current_task();
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tr_f_event_key ek = {};
+	struct tr_f_event_val *ev;
+	struct tr_f_scope_cfg *c;
+	struct tr_f_proc *proc;
+	u64 res = 0, followed = 0;
+	u32 v = tr_f_version();
+
+	if (!v)
+		return configured;
+	ek.version = v;
+	ek.event = event;
+	ev = bpf_map_lookup_elem(&tr_f_events, &ek);
+	c = bpf_map_lookup_elem(&tr_f_scope, &v);
+	if (!ev || !c || !ev->policies)
+		goto out;
+	proc = bpf_map_lookup_elem(&tr_f_proc, &tgid);
+	if (proc)
+		followed = proc->slots[v & 1].followed;
+	res = ev->policies & (tr_f_scope_bits(v, c, proc, t) | (followed & c->follow));
+	if (res && b && ev->str_args)
+		res &= tr_f_data(b, v, event, ev->str_args);
+out:
+	if (b || !res) {
+		tr_f_count(TR_F_STAT_JUDGED);
+		tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
+	}
+	return res;
+}
+
+/* sched_process_fork: the child process inherits the parent's entry, adds the tree roots it
+ * is, and follows the policies the parent's scope matches. Threads share their process's. */
+static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
+					 struct task_struct___tr *child)
+{
+	u32 ptgid = BPF_CORE_READ(parent, tgid);
+	u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct tr_f_proc entry = {}, *pp;
+	struct tr_f_tree_key tk;
+	struct tr_f_scope_cfg *c;
+	struct tr_f_eq *root;
+	u32 v = tr_f_version();
+	int s;
+
+	if (!v || ptgid == ctgid)
+		return;
+	pp = bpf_map_lookup_elem(&tr_f_proc, &ptgid);
+	if (pp)
+		entry = *pp;
+	for (s = 0; s < 2; s++) {
+		tk.version = v + s;
+		tk.pid = ctgid;
+		root = bpf_map_lookup_elem(&tr_f_tree, &tk);
+		if (root) {
+			entry.slots[(v + s) & 1].tree_equals |= root->equals;
+			entry.slots[(v + s) & 1].tree_used |= root->used;
+		}
+	}
+	c = bpf_map_lookup_elem(&tr_f_scope, &v);
+	if (c && c->follow)
+		entry.slots[v & 1].followed |= tr_f_scope_bits(v, c, pp, (void *)bpf_get_current_task()) & c->follow;
+	bpf_map_update_elem(&tr_f_proc, &ctgid, &entry, BPF_ANY);
+}
+
+static long tr_f_path_hash_step(u64 i, void *data)
+{
+	struct tr_f_hash_ctx *x = data;
+	struct tr_f_path *p = (void *)x->b;
+
+	x->h ^= (u8)p->data[i & (TR_STR_MAX - 1)];
+	x->h *= 0x00000100000001b3ULL;
+	return 0;
+}
+
+/* sched_process_exec: the process's executable is the exec'd filename. */
+static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tr_f_hash_ctx hc = { .h = 0xcbf29ce484222325ULL };
+	struct tr_f_proc entry = {}, *pp;
+	struct tr_f_path *path;
+	u32 zero = 0;
+	long n;
+
+	if (!tr_f_version())
+		return;
+	path = bpf_map_lookup_elem(&tr_f_scratch, &zero);
+	if (!path)
+		return;
+	n = bpf_probe_read_kernel_str(path->data, sizeof(path->data), BPF_CORE_READ(bprm, filename));
+	if (n <= 0)
+		return;
+	hc.b = (void *)path;
+	bpf_loop(n - 1, tr_f_path_hash_step, &hc, 0);
+	pp = bpf_map_lookup_elem(&tr_f_proc, &tgid);
+	if (pp) {
+		pp->exe_hash = hc.h;
+		pp->flags |= TR_F_PROC_HAS_EXE;
+		return;
+	}
+	entry.exe_hash = hc.h;
+	entry.flags = TR_F_PROC_HAS_EXE;
+	bpf_map_update_elem(&tr_f_proc, &tgid, &entry, BPF_ANY);
+}
+
+/* sched_process_exit of a process's last thread: forget it. */
+static __always_inline void tr_f_on_exit(struct task_struct___tr *p)
+{
+	u32 tgid = BPF_CORE_READ(p, tgid);
+
+	if (BPF_CORE_READ(p, signal, live.counter) == 0)
+		bpf_map_delete_elem(&tr_f_proc, &tgid);
+}
+
+#endif /* __TRACEE_FILTERS_BPF_H__ */
