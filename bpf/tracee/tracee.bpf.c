@@ -219,6 +219,8 @@ static __always_inline u32 tr_pid_ns(struct task_struct___tr *t)
 	return BPF_CORE_READ(pid, numbers[level].ns, ns.inum);
 }
 
+#include "filters.bpf.h"
+
 /* Everything of the header but version/flags/argnum (written by the argument writers). */
 static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 syscall,
 					   s64 ret, u64 policies, u64 ts)
@@ -539,7 +541,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs;
 	struct tr_saved s = {};
 	struct tr_buf *b;
-	u64 pid_tgid;
+	u64 pid_tgid, policies;
 	u32 nr, tid;
 	int r;
 
@@ -554,6 +556,8 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
 	if (tr_is_compat(regs))
+		return 0;
+	if (!tr_f_judge(cfg->event_id, cfg->policies, 0))
 		return 0;
 	s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
@@ -572,7 +576,10 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		r = tr_put_args(b, &s, cfg, 0);
 		if (r < 0)
 			return 0;
-		tr_fill_header(b, cfg->event_id, nr, 0, cfg->policies, s.ts);
+		policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+		if (!policies)
+			return 0;
+		tr_fill_header(b, cfg->event_id, nr, 0, policies, s.ts);
 		((struct tr_header *)b->data)->flags |= TR_HDR_ARGS_AT_ENTRY | TR_HDR_NO_RETURN;
 		tr_emit(b, r);
 		return 0;
@@ -608,6 +615,7 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct tr_event_cfg *cfg;
 	struct tr_saved *sp, s;
 	struct tr_buf *b;
+	u64 policies;
 	s64 ret;
 	u32 nr, size;
 	int r;
@@ -629,8 +637,11 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			tracee_count_drop();
 			return 0;
 		}
-		tr_fill_header(b, cfg->event_id, nr, ret, cfg->policies, s.ts);
-		tr_emit(b, s.size);
+		policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+		if (policies) {
+			tr_fill_header(b, cfg->event_id, nr, ret, policies, s.ts);
+			tr_emit(b, s.size);
+		}
 		bpf_map_delete_elem(&tr_entry_bufs, &tid);
 		return 0;
 	}
@@ -641,7 +652,10 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (r < 0)
 		return 0;
 	size = r;
-	tr_fill_header(b, cfg->event_id, nr, ret, cfg->policies, s.ts);
+	policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+	if (!policies)
+		return 0;
+	tr_fill_header(b, cfg->event_id, nr, ret, policies, s.ts);
 	tr_emit(b, size);
 	return 0;
 }
@@ -723,8 +737,9 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	struct mm_struct___tr *mm;
 	struct inode___tr *inode;
 	struct tr_buf *b;
-	u64 filename;
+	u64 filename, policies;
 
+	tr_f_on_exec(bprm);
 	if (!c)
 		return 0;
 	b = tr_scratch_buf();
@@ -744,7 +759,10 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	off = tr_put_u64_slot(b, off, c, 6, BPF_CORE_READ(inode, i_ino), &argnum);
 	off = tr_put_u64_slot(b, off, c, 7, BPF_CORE_READ(inode, i_mode), &argnum);
 	tr_set_counts(b, argnum, 0);
-	tr_fill_header(b, c->event_id, -1, 0, c->policies, bpf_ktime_get_ns());
+	policies = tr_f_judge(c->event_id, c->policies, b);
+	if (!policies)
+		return 0;
+	tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
 	tr_emit(b, off);
 	return 0;
 }
@@ -758,7 +776,9 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	u32 argnum = 0;
 	struct task_struct___tr *pl, *cl;
 	struct tr_buf *b;
+	u64 policies;
 
+	tr_f_on_fork(parent, child);
 	if (!c)
 		return 0;
 	b = tr_scratch_buf();
@@ -777,7 +797,10 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	off = tr_put_u64_slot(b, off, c, 8, tr_ns_nr(cl), &argnum);
 	off = tr_put_u64_slot(b, off, c, 9, BPF_CORE_READ(child, start_time), &argnum);
 	tr_set_counts(b, argnum, 0);
-	tr_fill_header(b, c->event_id, -1, 0, c->policies, bpf_ktime_get_ns());
+	policies = tr_f_judge(c->event_id, c->policies, b);
+	if (!policies)
+		return 0;
+	tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
 	tr_emit(b, off);
 	return 0;
 }
@@ -790,11 +813,16 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	u32 argnum = 0;
 	struct tr_buf *b;
 	int code, live;
+	u64 policies;
 
 	/* exit/exit_group never reach sys_exit: forget what sys_enter saved */
 	bpf_map_delete_elem(&tr_pending, &tid);
 	bpf_map_delete_elem(&tr_entry_bufs, &tid);
 	c = tr_life(TR_LIFE_EXIT);
+	if (!c) {
+		tr_f_on_exit(p);
+		return 0;
+	}
 	if (!c)
 		return 0;
 	b = tr_scratch_buf();
@@ -806,8 +834,12 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	off = tr_put_u64_slot(b, off, c, 1, code & 0x7f, &argnum);
 	off = tr_put_u64_slot(b, off, c, 2, live == 0, &argnum);
 	tr_set_counts(b, argnum, 0);
-	tr_fill_header(b, c->event_id, -1, 0, c->policies, bpf_ktime_get_ns());
-	tr_emit(b, off);
+	policies = tr_f_judge(c->event_id, c->policies, b);
+	if (policies) {
+		tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
+		tr_emit(b, off);
+	}
+	tr_f_on_exit(p);
 	return 0;
 }
 
