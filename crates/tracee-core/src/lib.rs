@@ -15,6 +15,7 @@
 pub mod decode;
 mod error;
 pub mod events;
+mod filter_catalog;
 pub mod output;
 pub mod tracer;
 pub mod wire;

@@ -8,10 +8,11 @@ use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
 use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
 use tracee_btf::resolver::{BtfResolver, Source};
 
+use super::policies::{self, ActivePolicies};
 use super::selection::Selection;
 use super::{Attachment, Tracer, TRACEE_BPF_OBJECT};
 use crate::decode::EventRef;
-use crate::events::Catalog;
+use crate::events::{Catalog, EventId};
 use crate::wire::config::{Lifecycle, TracerCfg};
 use crate::TracerError;
 
@@ -38,6 +39,7 @@ pub struct TracerBuilder {
     channel_capacity: usize,
     exclude_self: bool,
     policies: u64,
+    policy_set: Option<tracee_filters::PolicySet>,
 }
 
 impl std::fmt::Debug for TracerBuilder {
@@ -71,6 +73,7 @@ impl TracerBuilder {
             channel_capacity: 65_536,
             exclude_self: true,
             policies: 1,
+            policy_set: None,
         }
     }
 
@@ -134,6 +137,16 @@ impl TracerBuilder {
         self
     }
 
+    /// Trace what `set` selects (up to 64 policies from `--scope`/`--events` flags or policy
+    /// files, see `tracee_filters`): each event carries the bitmap of the policies that
+    /// matched it. Filters run in the kernel where they can (docs/filters.md), the rest after
+    /// decoding ([`Tracer::events`] and [`Tracer::next_timeout`] only deliver matching events).
+    /// Events selected only by [`TracerBuilder::events`] match no policy and are dropped.
+    pub fn policies(mut self, set: tracee_filters::PolicySet) -> Self {
+        self.policy_set = Some(set);
+        self
+    }
+
     /// Build and start; events arrive through [`Tracer::events`] and friends.
     pub fn build(self) -> Result<Tracer, TracerError> {
         let cap = self.channel_capacity;
@@ -152,7 +165,15 @@ impl TracerBuilder {
 
     fn start(self, sink: Sink) -> Result<Tracer, TracerError> {
         let catalog = Arc::new(self.catalog.unwrap_or_else(Catalog::builtin));
-        let sel = Selection::resolve(&catalog, &self.selectors, self.policies)?;
+        let mut selectors = self.selectors.clone();
+        if let Some(set) = &self.policy_set {
+            for id in set.events() {
+                if let Some(d) = catalog.get(EventId(id)) {
+                    selectors.push(d.name().to_string());
+                }
+            }
+        }
+        let sel = Selection::resolve(&catalog, &selectors, self.policies)?;
         let resolver = self.resolver.unwrap_or_default();
         let btf = resolver.resolve().map_err(TracerError::Btf)?;
         log::info!(
@@ -176,6 +197,15 @@ impl TracerBuilder {
             .load()
             .map_err(TracerError::module("loading the tracer's BPF object"))?;
         configure(&module, &sel, self.exclude_self)?;
+        let active = match self.policy_set {
+            Some(set) => {
+                let env = policies::environment();
+                let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, 1);
+                policies::install(&module, &compiled)?;
+                Some(Arc::new(ActivePolicies { set, compiled, env }))
+            }
+            None => None,
+        };
 
         let decode_errors = Arc::new(AtomicU64::new(0));
         let rb = BufferReader::ring_buffer(&module, "events")
@@ -202,7 +232,9 @@ impl TracerBuilder {
                 (reader, None)
             }
         };
-        let attachments = attach(&mut module, &sel)?;
+        // The filters' process map follows forks, execs and exits even when their events are
+        // not selected.
+        let attachments = attach(&mut module, &sel, active.is_some())?;
         Ok(Tracer {
             reader,
             rx,
@@ -212,6 +244,8 @@ impl TracerBuilder {
             attachments,
             selected: sel.ids,
             decode_errors,
+            policies: active,
+            filtered_in_userspace: Arc::new(AtomicU64::new(0)),
         })
     }
 }
@@ -247,7 +281,11 @@ fn configure(module: &Module, sel: &Selection, exclude_self: bool) -> Result<(),
     Ok(())
 }
 
-fn attach(module: &mut Module, sel: &Selection) -> Result<Vec<Attachment>, TracerError> {
+fn attach(
+    module: &mut Module,
+    sel: &Selection,
+    all_lifecycle: bool,
+) -> Result<Vec<Attachment>, TracerError> {
     let mut out = Vec::new();
     if !sel.syscalls.is_empty() {
         // Exit before entry: an entry saved while no exit program runs would be emitted
@@ -267,7 +305,12 @@ fn attach(module: &mut Module, sel: &Selection) -> Result<Vec<Attachment>, Trace
             });
         }
     }
-    for (hook, _) in sel.lifecycle.values() {
+    let hooks: Vec<Lifecycle> = if all_lifecycle {
+        Lifecycle::ALL.to_vec()
+    } else {
+        sel.lifecycle.values().map(|(h, _)| *h).collect()
+    };
+    for hook in &hooks {
         match module.attach_tp_btf(hook.program()) {
             Ok(_) => out.push(Attachment {
                 program: hook.program().to_string(),

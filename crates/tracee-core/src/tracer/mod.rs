@@ -18,6 +18,7 @@
 //! callback as an [`EventRef`] borrowing the ring buffer's memory.
 
 mod builder;
+mod policies;
 mod selection;
 
 use std::path::Path;
@@ -34,6 +35,7 @@ use crate::decode::{Event, EventRef};
 use crate::events::{Catalog, EventId};
 
 pub use builder::TracerBuilder;
+pub use policies::FilterStats;
 
 /// The compiled tracer program (`bpf/tracee/tracee.bpf.c`, built by `scripts/build-bpf.sh`).
 pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../../../bpf/tracee/tracee.bpf.o");
@@ -74,6 +76,8 @@ pub struct Tracer {
     attachments: Vec<Attachment>,
     selected: Vec<EventId>,
     decode_errors: Arc<AtomicU64>,
+    policies: Option<Arc<policies::ActivePolicies>>,
+    filtered_in_userspace: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -125,7 +129,16 @@ impl Tracer {
 
     fn decode(&self, bytes: &[u8]) -> Option<Event> {
         match EventRef::parse(bytes) {
-            Ok(ev) => Some(Event::from_ref(&ev, self.catalog.get(ev.event_id()))),
+            Ok(ev) => {
+                let mut ev = Event::from_ref(&ev, self.catalog.get(ev.event_id()));
+                if let Some(p) = &self.policies {
+                    if !p.judge(&self.catalog, &mut ev) {
+                        self.filtered_in_userspace.fetch_add(1, Ordering::Relaxed);
+                        return None;
+                    }
+                }
+                Some(ev)
+            }
             Err(e) => {
                 self.decode_errors.fetch_add(1, Ordering::Relaxed);
                 log::debug!("undecodable event of {} bytes: {e}", bytes.len());
@@ -172,6 +185,20 @@ impl Tracer {
             drops: self.reader.drops(),
             decode_errors: self.decode_errors.load(Ordering::Relaxed),
         }
+    }
+
+    /// The policies given to [`TracerBuilder::policies`].
+    pub fn policies(&self) -> Option<&tracee_filters::PolicySet> {
+        self.policies.as_deref().map(|p| &p.set)
+    }
+
+    /// What the filters did: the kernel's counters (events judged, dropped, emitted) and the
+    /// events the userspace remainder dropped after decoding. `None` without policies.
+    pub fn filter_stats(&self) -> Option<(FilterStats, u64)> {
+        self.policies.as_ref()?;
+        let module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        let kernel = module.as_ref().map(policies::stats).unwrap_or_default();
+        Some((kernel, self.filtered_in_userspace.load(Ordering::Relaxed)))
     }
 
     /// Stop: detach every program (no new events), then drain what the ring buffer holds
