@@ -9,6 +9,9 @@ use crate::events::{ArgType, EventDefinition, EventId};
 use crate::wire::header as h;
 use crate::wire::{HeaderFlags, WireClass, ARG_HEAD_SIZE, HEADER_SIZE, MAX_ARGS, WIRE_VERSION};
 
+/// Largest record the decoder accepts (the program's events are at most 16 KiB).
+pub const MAX_RECORD: usize = u16::MAX as usize;
+
 /// A borrowed view of one event in the wire format. Create it with [`EventRef::parse`],
 /// which checks every byte's place once; the accessors then cannot fail or allocate.
 #[derive(Clone, Copy)]
@@ -17,20 +20,26 @@ pub struct EventRef<'a> {
     header: &'a [u8; HEADER_SIZE],
     argnum: u8,
     /// Start of each argument's head; `offs[argnum]` is the end of the last argument.
-    offs: [u32; MAX_ARGS + 1],
+    offs: [u16; MAX_ARGS + 1],
 }
 
 #[inline(always)]
 fn need(bytes: &[u8], offset: usize, n: usize, what: &'static str) -> Result<(), DecodeError> {
-    if bytes.len().saturating_sub(offset) < n || offset > bytes.len() {
-        return Err(DecodeError::Truncated {
-            what,
-            offset,
-            need: n,
-            available: bytes.len().saturating_sub(offset),
-        });
+    match bytes.len().checked_sub(offset) {
+        Some(available) if available >= n => Ok(()),
+        available => Err(truncated(what, offset, n, available.unwrap_or(0))),
     }
-    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn truncated(what: &'static str, offset: usize, need: usize, available: usize) -> DecodeError {
+    DecodeError::Truncated {
+        what,
+        offset,
+        need,
+        available,
+    }
 }
 
 #[inline(always)]
@@ -101,10 +110,10 @@ impl<'a> EventRef<'a> {
                 })
             }
         };
-        if bytes.len() > u32::MAX as usize {
+        if bytes.len() > MAX_RECORD {
             return Err(DecodeError::TooLarge {
                 len: bytes.len(),
-                max: u32::MAX as usize,
+                max: MAX_RECORD,
             });
         }
         if header[h::VERSION] != WIRE_VERSION {
@@ -120,10 +129,10 @@ impl<'a> EventRef<'a> {
                 max: MAX_ARGS,
             });
         }
-        let mut offs = [0u32; MAX_ARGS + 1];
+        let mut offs = [0u16; MAX_ARGS + 1];
         let mut off = HEADER_SIZE;
         for (i, slot) in offs.iter_mut().take(usize::from(argnum)).enumerate() {
-            *slot = off as u32;
+            *slot = off as u16;
             need(bytes, off, ARG_HEAD_SIZE, "argument head")?;
             let code = bytes[off + 2];
             let class = WireClass::from_code(code).ok_or(DecodeError::UnknownClass {
@@ -133,7 +142,7 @@ impl<'a> EventRef<'a> {
             })?;
             off = skip_payload(bytes, off + ARG_HEAD_SIZE, class)?;
         }
-        offs[usize::from(argnum)] = off as u32;
+        offs[usize::from(argnum)] = off as u16;
         let rest = &bytes[off..];
         // Perf buffers pad samples to 8 bytes with zeros; anything else is not ours.
         if !rest.is_empty() && (rest.len() > 7 || rest.iter().any(|&b| b != 0)) {
@@ -151,6 +160,7 @@ impl<'a> EventRef<'a> {
     }
 
     /// The event's bytes (without trailing padding).
+    #[inline]
     pub fn bytes(&self) -> &'a [u8] {
         &self.bytes[..self.offs[usize::from(self.argnum)] as usize]
     }
@@ -177,97 +187,116 @@ impl<'a> EventRef<'a> {
     }
 
     /// The header flags.
+    #[inline]
     pub fn flags(&self) -> HeaderFlags {
         HeaderFlags::from_bits_retain(self.header[h::FLAGS])
     }
 
     /// The event id.
+    #[inline]
     pub fn event_id(&self) -> EventId {
         EventId(self.u32_at(h::EVENT_ID))
     }
 
     /// Event time in ns since boot (syscalls: time of entry).
+    #[inline]
     pub fn timestamp(&self) -> u64 {
         self.u64_at(h::TIMESTAMP)
     }
 
     /// The thread's start time in ns since boot.
+    #[inline]
     pub fn task_start_time(&self) -> u64 {
         self.u64_at(h::START_TIME)
     }
 
     /// cgroup v2 id.
+    #[inline]
     pub fn cgroup_id(&self) -> u64 {
         self.u64_at(h::CGROUP_ID)
     }
 
     /// Bitmap of the policies that selected the event.
+    #[inline]
     pub fn matched_policies(&self) -> u64 {
         self.u64_at(h::POLICIES)
     }
 
     /// The syscall's return value (0 for other events).
+    #[inline]
     pub fn retval(&self) -> i64 {
         self.u64_at(h::RETVAL) as i64
     }
 
     /// Host process id.
+    #[inline]
     pub fn pid(&self) -> u32 {
         self.u32_at(h::PID)
     }
 
     /// Host thread id.
+    #[inline]
     pub fn tid(&self) -> u32 {
         self.u32_at(h::TID)
     }
 
     /// Host parent process id.
+    #[inline]
     pub fn ppid(&self) -> u32 {
         self.u32_at(h::PPID)
     }
 
     /// Process id in its pid namespace.
+    #[inline]
     pub fn ns_pid(&self) -> u32 {
         self.u32_at(h::NS_PID)
     }
 
     /// Thread id in its pid namespace.
+    #[inline]
     pub fn ns_tid(&self) -> u32 {
         self.u32_at(h::NS_TID)
     }
 
     /// Parent process id in its pid namespace.
+    #[inline]
     pub fn ns_ppid(&self) -> u32 {
         self.u32_at(h::NS_PPID)
     }
 
     /// Real uid.
+    #[inline]
     pub fn uid(&self) -> u32 {
         self.u32_at(h::UID)
     }
 
     /// Real gid.
+    #[inline]
     pub fn gid(&self) -> u32 {
         self.u32_at(h::GID)
     }
 
     /// Mount namespace id.
+    #[inline]
     pub fn mnt_ns(&self) -> u32 {
         self.u32_at(h::MNT_NS)
     }
 
     /// Pid namespace id.
+    #[inline]
     pub fn pid_ns(&self) -> u32 {
         self.u32_at(h::PID_NS)
     }
 
     /// The syscall number, `None` for non-syscall events.
+    #[inline]
     pub fn syscall(&self) -> Option<i32> {
         let nr = self.u32_at(h::SYSCALL) as i32;
         (nr >= 0).then_some(nr)
     }
 
     /// CPU the event was emitted on.
+    #[inline]
     pub fn cpu(&self) -> u32 {
         self.u32_at(h::CPU)
     }
@@ -279,26 +308,31 @@ impl<'a> EventRef<'a> {
     }
 
     /// The task's comm (raw bytes, up to 15).
+    #[inline]
     pub fn comm_bytes(&self) -> &'a [u8] {
         self.cstr(h::COMM)
     }
 
     /// The task's comm, lossily as UTF-8.
+    #[inline]
     pub fn comm(&self) -> Cow<'a, str> {
         String::from_utf8_lossy(self.comm_bytes())
     }
 
     /// The UTS nodename (raw bytes, up to 15).
+    #[inline]
     pub fn uts_name_bytes(&self) -> &'a [u8] {
         self.cstr(h::UTS_NAME)
     }
 
     /// The UTS nodename, lossily as UTF-8.
+    #[inline]
     pub fn uts_name(&self) -> Cow<'a, str> {
         String::from_utf8_lossy(self.uts_name_bytes())
     }
 
     /// How many arguments the event carries.
+    #[inline]
     pub fn arg_count(&self) -> usize {
         usize::from(self.argnum)
     }
@@ -310,31 +344,37 @@ impl<'a> EventRef<'a> {
         if i >= usize::from(self.argnum) {
             return None;
         }
-        let start = self.offs[i] as usize;
-        let end = self.offs[i + 1] as usize;
-        let head = self.bytes.get(start..start + ARG_HEAD_SIZE)?;
-        Some(ArgRef {
-            index: head[0],
-            type_code: head[1],
-            class: WireClass::from_code(head[2])?,
-            payload: self.bytes.get(start + ARG_HEAD_SIZE..end)?,
-        })
+        let start = usize::from(self.offs[i]);
+        let end = usize::from(self.offs[i + 1]);
+        // Checked by parse: the head and payload are in bounds and the class is known.
+        match self.bytes.get(start..end)? {
+            [index, type_code, class, payload @ ..] => Some(ArgRef {
+                index: *index,
+                type_code: *type_code,
+                class: WireClass::from_code(*class)?,
+                payload,
+            }),
+            _ => None,
+        }
     }
 
     /// The argument with definition index `index`.
+    #[inline]
     pub fn arg_by_index(&self, index: u8) -> Option<ArgRef<'a>> {
         self.args().find(|a| a.index == index)
     }
 
     /// The argument `def` names `name` (`def` is this event's definition).
+    #[inline]
     pub fn arg_named(&self, def: &EventDefinition, name: &str) -> Option<ArgRef<'a>> {
         let (i, _) = def.arg(name)?;
         self.arg_by_index(u8::try_from(i).ok()?)
     }
 
     /// The arguments in wire order.
-    pub fn args(&self) -> Args<'a> {
-        Args { ev: *self, next: 0 }
+    #[inline]
+    pub fn args(&self) -> Args<'_, 'a> {
+        Args { ev: self, next: 0 }
     }
 }
 
@@ -353,14 +393,15 @@ impl fmt::Debug for EventRef<'_> {
 
 /// Iterator over an event's arguments.
 #[derive(Debug, Clone)]
-pub struct Args<'a> {
-    ev: EventRef<'a>,
+pub struct Args<'r, 'a> {
+    ev: &'r EventRef<'a>,
     next: usize,
 }
 
-impl<'a> Iterator for Args<'a> {
+impl<'a> Iterator for Args<'_, 'a> {
     type Item = ArgRef<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<ArgRef<'a>> {
         let a = self.ev.arg(self.next)?;
         self.next += 1;
@@ -387,11 +428,13 @@ pub struct ArgRef<'a> {
 
 impl<'a> ArgRef<'a> {
     /// The argument's type, if this decoder knows its code.
+    #[inline]
     pub fn arg_type(&self) -> Option<ArgType> {
         ArgType::from_wire(self.type_code, 0)
     }
 
     /// The payload bytes as on the wire (after the 3-byte head).
+    #[inline]
     pub fn payload(&self) -> &'a [u8] {
         self.payload
     }
@@ -419,6 +462,7 @@ impl<'a> ArgRef<'a> {
     }
 
     /// The typed value.
+    #[inline]
     pub fn value(&self) -> ArgValue<'a> {
         let ty = self.arg_type();
         match self.class {
@@ -481,6 +525,7 @@ impl<'a> ArgRef<'a> {
     }
 
     /// String arguments, lossily as UTF-8.
+    #[inline]
     pub fn to_str_lossy(&self) -> Option<Cow<'a, str>> {
         match self.class {
             WireClass::Str => Some(String::from_utf8_lossy(self.lp()?)),

@@ -28,7 +28,7 @@ mod sockaddr;
 mod value;
 
 pub use error::DecodeError;
-pub use event_ref::{ArgRef, Args, EventRef};
+pub use event_ref::{ArgRef, Args, EventRef, MAX_RECORD};
 pub use owned::{Arg, Event, OwnedValue};
 pub use sockaddr::Sockaddr;
 pub use value::{ArgValue, StrArrayIter, StrArrayRef};

@@ -74,6 +74,7 @@ pub struct StrArrayRef<'a> {
 }
 
 impl<'a> StrArrayRef<'a> {
+    #[inline]
     pub(crate) fn from_payload(payload: &'a [u8]) -> StrArrayRef<'a> {
         match payload {
             [c0, c1, t, _, elems @ ..] => StrArrayRef {
@@ -105,6 +106,7 @@ impl<'a> StrArrayRef<'a> {
     }
 
     /// The strings as raw bytes.
+    #[inline]
     pub fn iter(&self) -> StrArrayIter<'a> {
         StrArrayIter {
             rest: self.elems,
@@ -137,6 +139,7 @@ impl<'a> IntoIterator for StrArrayRef<'a> {
     type Item = &'a [u8];
     type IntoIter = StrArrayIter<'a>;
 
+    #[inline]
     fn into_iter(self) -> StrArrayIter<'a> {
         self.iter()
     }
