@@ -21,6 +21,8 @@ pub struct Matcher<'l, 't> {
     pub local: &'l Btf,
     /// The kernel's BTF.
     pub targ: &'t Btf,
+    /// The target's pointer size.
+    pub(crate) targ_ptr: u32,
     budget: Cell<u32>,
 }
 
@@ -36,6 +38,7 @@ impl<'l, 't> Matcher<'l, 't> {
         Matcher {
             local,
             targ,
+            targ_ptr: super::ptr_size_scan(targ),
             budget: Cell::new(BUDGET),
         }
     }
@@ -354,21 +357,59 @@ impl<'l, 't> Matcher<'l, 't> {
                 ))
             }
         };
-        for (i, m) in tc.members().enumerate() {
+        // Member records are read raw: decoding every member (names as UTF-8, legacy
+        // bitfield widths) of every duplicate candidate is what makes large BTFs slow.
+        let rec = tt.record_bytes();
+        let big = self.targ.is_big_endian();
+        let word = |off: usize| -> u32 {
+            let b: [u8; 4] = rec
+                .get(off..off + 4)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 4]);
+            if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        let want = local_member.name.as_bytes();
+        let kflag = tc.kind_flag();
+        for i in 0..usize::from(tc.vlen()) {
             self.step()?;
             if spec.raw.len() == CORE_SPEC_MAX_LEN {
                 return Err(format!(
                     "target access path longer than {CORE_SPEC_MAX_LEN}"
                 ));
             }
-            let bit = u64::from(m.bit_offset);
-            spec.bit_offset += bit;
-            spec.raw.push(i as u32);
-            if m.name.is_empty() {
-                if let Some(found) = self.match_member(local_acc, m.type_id, spec)? {
+            let base = 12 + 12 * i;
+            let name_off = word(base);
+            let mtype = word(base + 4);
+            let name = if name_off == 0 {
+                &[][..]
+            } else {
+                self.targ.name_bytes(name_off)
+            };
+            if name.is_empty() {
+                let raw_off = word(base + 8);
+                let bit = u64::from(if kflag {
+                    raw_off & 0x00ff_ffff
+                } else {
+                    raw_off
+                });
+                spec.bit_offset += bit;
+                spec.raw.push(i as u32);
+                if let Some(found) = self.match_member(local_acc, mtype, spec)? {
                     return Ok(Some(found));
                 }
-            } else if m.name == local_member.name {
+                spec.bit_offset -= bit;
+                spec.raw.pop();
+            } else if name == want {
+                let m = tc
+                    .member(i)
+                    .ok_or_else(|| format!("target member {i} of [{targ_id}] missing"))?;
+                let bit = u64::from(m.bit_offset);
+                spec.bit_offset += bit;
+                spec.raw.push(i as u32);
                 spec.accessors.push(Accessor {
                     type_id: targ_id,
                     idx: i as u32,
@@ -377,14 +418,12 @@ impl<'l, 't> Matcher<'l, 't> {
                 if self.fields_are_compat(local_member.type_id, m.type_id)? {
                     return Ok(Some(m.type_id));
                 }
+                // libbpf gives up on this struct at the first member of that name.
                 spec.accessors.pop();
-                // libbpf stops at the first member of that name, compatible or not.
                 spec.bit_offset -= bit;
                 spec.raw.pop();
                 return Ok(None);
             }
-            spec.bit_offset -= bit;
-            spec.raw.pop();
         }
         Ok(None)
     }
@@ -459,7 +498,7 @@ impl<'l, 't> Matcher<'l, 't> {
                 name: None,
             });
             ts.raw.push(lacc.idx);
-            let sz = self.targ.size_of(tid).map_err(berr)?;
+            let sz = super::size_of(self.targ, tid, self.targ_ptr).map_err(berr)?;
             ts.bit_offset = ts
                 .bit_offset
                 .checked_add(mul_bits(lacc.idx, sz)?)

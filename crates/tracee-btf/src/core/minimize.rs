@@ -221,7 +221,7 @@ impl<'t> Marker<'t> {
 /// Relocations that fail (malformed access strings, ambiguous candidates) are reported in
 /// [`Minimized::results`] and contribute nothing; relocating against the returned BTF gives
 /// the same results as against `target` for every relocation that succeeded (type ids of
-/// TYPE_ID_TARGET aside: they are ids in the new BTF).
+/// TYPE_ID_TARGET aside: they are ids in the new BTF). For several objects, use [`BtfGen`].
 ///
 /// ```no_run
 /// # fn f(kernel: &tracee_btf::Btf, obj_btf: &tracee_btf::Btf, relos: &[tracee_btf::core::CoreRelo])
@@ -235,55 +235,103 @@ pub fn min_core_btf(
     local: &Btf,
     relos: &[CoreRelo],
 ) -> Result<Minimized, MinimizeError> {
-    let mut relocator = Relocator::new(local, target);
-    let results: Vec<Result<RelocResult, CoreError>> =
-        relos.iter().map(|r| relocator.relocate(r)).collect();
-    let mut marker = Marker {
-        btf: target,
-        kept: HashMap::new(),
-        walked: HashSet::new(),
-        matched: HashSet::new(),
+    let mut gen = BtfGen::new(target);
+    let results = gen.add_object(local, relos)?;
+    let stats = MinimizeStats {
+        types: gen.kept_types() as u32,
+        ..gen.stats().clone()
     };
-    let mut stats = MinimizeStats {
-        relocations: relos.len(),
-        target_types: target.last_id(),
-        ..MinimizeStats::default()
-    };
-    for (relo, res) in relos.iter().zip(&results) {
-        let Ok(res) = res else { continue };
-        if relo.kind == CoreReloKind::TypeIdLocal {
-            continue;
-        }
-        if res.target_type_id.is_none() {
-            stats.unmatched += 1;
-            continue;
-        }
-        stats.matched += 1;
-        // The candidate every relocation of this local type agrees on.
-        let Some(&canon) = relocator.candidates(relo.local_type_id).first() else {
-            continue;
-        };
-        let Ok(lspec) = CoreSpec::parse(local, relo) else {
-            continue;
-        };
-        relocator.matcher().reset_budget();
-        let Ok(Some(tspec)) = relocator.matcher().spec_match(&lspec, canon) else {
-            continue;
-        };
-        match relo.kind {
-            k if k.is_field_based() => marker.mark_field(&tspec)?,
-            CoreReloKind::TypeMatches => marker.mark_match(tspec.root_type_id, false, 0)?,
-            k if k.is_type_based() => marker.mark_type(tspec.root_type_id, true, 0)?,
-            _ => marker.mark_type(tspec.root_type_id, false, 0)?,
-        }
-    }
-    let btf = emit(target, &marker.kept)?;
-    stats.types = marker.kept.len() as u32;
+    let btf = gen.finish()?;
     Ok(Minimized {
         btf,
         results,
         stats,
     })
+}
+
+/// Minimizes one target BTF for any number of objects (`bpftool gen min_core_btf` with
+/// several objects): the kept types are the union of what each object needs.
+pub struct BtfGen<'t> {
+    marker: Marker<'t>,
+    stats: MinimizeStats,
+}
+
+impl<'t> BtfGen<'t> {
+    /// Starts minimizing `target`.
+    pub fn new(target: &'t Btf) -> BtfGen<'t> {
+        BtfGen {
+            marker: Marker {
+                btf: target,
+                kept: HashMap::new(),
+                walked: HashSet::new(),
+                matched: HashSet::new(),
+            },
+            stats: MinimizeStats {
+                target_types: target.last_id(),
+                ..MinimizeStats::default()
+            },
+        }
+    }
+
+    /// Counts so far (`types` is only filled in by [`min_core_btf`]; see [`BtfGen::kept_types`]).
+    pub fn stats(&self) -> &MinimizeStats {
+        &self.stats
+    }
+
+    /// Number of target types kept so far.
+    pub fn kept_types(&self) -> usize {
+        self.marker.kept.len()
+    }
+
+    /// Resolves the relocations of one object (whose BTF is `local`) against the target and
+    /// keeps what they need. Returns the per-relocation results against the full target.
+    pub fn add_object(
+        &mut self,
+        local: &Btf,
+        relos: &[CoreRelo],
+    ) -> Result<Vec<Result<RelocResult, CoreError>>, MinimizeError> {
+        let target = self.marker.btf;
+        let mut relocator = Relocator::new(local, target);
+        relocator.prefetch(relos);
+        let results: Vec<Result<RelocResult, CoreError>> =
+            relos.iter().map(|r| relocator.relocate(r)).collect();
+        self.stats.relocations += relos.len();
+        for (relo, res) in relos.iter().zip(&results) {
+            let Ok(res) = res else { continue };
+            if relo.kind == CoreReloKind::TypeIdLocal {
+                continue;
+            }
+            if res.target_type_id.is_none() {
+                self.stats.unmatched += 1;
+                continue;
+            }
+            self.stats.matched += 1;
+            // The candidate every relocation of this local type agrees on.
+            let Some(&canon) = relocator.candidates(relo.local_type_id).first() else {
+                continue;
+            };
+            let Ok(lspec) = CoreSpec::parse(local, relo) else {
+                continue;
+            };
+            relocator.matcher().reset_budget();
+            let Ok(Some(tspec)) = relocator.matcher().spec_match(&lspec, canon) else {
+                continue;
+            };
+            let m = &mut self.marker;
+            match relo.kind {
+                k if k.is_field_based() => m.mark_field(&tspec)?,
+                CoreReloKind::TypeMatches => m.mark_match(tspec.root_type_id, false, 0)?,
+                k if k.is_type_based() => m.mark_type(tspec.root_type_id, true, 0)?,
+                _ => m.mark_type(tspec.root_type_id, false, 0)?,
+            }
+        }
+        Ok(results)
+    }
+
+    /// Writes the minimized BTF.
+    pub fn finish(self) -> Result<Vec<u8>, MinimizeError> {
+        emit(self.marker.btf, &self.marker.kept)
+    }
 }
 
 /// Writes the kept types in their original order, renumbered; pointers to types not kept

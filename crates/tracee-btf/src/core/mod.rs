@@ -51,7 +51,7 @@ pub mod relocate;
 pub mod spec;
 
 pub use candidates::CandidateCache;
-pub use minimize::{min_core_btf, MinimizeError, MinimizeStats, Minimized};
+pub use minimize::{min_core_btf, BtfGen, MinimizeError, MinimizeStats, Minimized};
 pub use relocate::{relocate_all, RelocResult, RelocationReport, Relocator};
 pub use spec::{Accessor, CoreSpec};
 
@@ -332,4 +332,71 @@ pub(crate) fn is_composite(k: Kind) -> bool {
 pub(crate) fn skip_mods(btf: &Btf, id: TypeId) -> Result<(TypeId, Type<'_>), crate::BtfError> {
     let id = btf.skip_mods_and_typedefs(id)?;
     Ok((id, btf.type_by_id(id)?))
+}
+
+/// Pointer size of the machine `btf` describes: the size of the first `long` INT, found by a
+/// linear scan that stops there (kernel BTF lists it among the first types), 8 when absent.
+/// Unlike [`Btf::ptr_size`] it does not build the name index.
+pub(crate) fn ptr_size_scan(btf: &Btf) -> u32 {
+    let mut chain = vec![btf];
+    while let Some(b) = chain.last().and_then(|b| b.base()) {
+        chain.push(b);
+    }
+    for b in chain.into_iter().rev() {
+        for t in b.types() {
+            if let Type::Int(i) = t {
+                if matches!(
+                    t.name(),
+                    "long int" | "long unsigned int" | "long" | "unsigned long"
+                ) && (i.size() == 4 || i.size() == 8)
+                {
+                    return i.size();
+                }
+            }
+        }
+    }
+    8
+}
+
+/// `sizeof` of a type with a known pointer size (see [`Btf::size_of`]).
+pub(crate) fn size_of(btf: &Btf, id: TypeId, ptr_size: u32) -> Result<u64, crate::BtfError> {
+    let mut cur = id;
+    let mut mult: u64 = 1;
+    for _ in 0..crate::btf::MAX_RESOLVE_DEPTH {
+        let t = btf.type_by_id(cur)?;
+        cur = match t {
+            Type::Typedef(r)
+            | Type::Const(r)
+            | Type::Volatile(r)
+            | Type::Restrict(r)
+            | Type::TypeTag(r) => r.type_id(),
+            Type::Var(v) => v.type_id(),
+            Type::Ptr(_) => {
+                return mult
+                    .checked_mul(u64::from(ptr_size))
+                    .ok_or(crate::BtfError::SizeOverflow { id })
+            }
+            Type::Array(a) => {
+                mult = mult
+                    .checked_mul(u64::from(a.nelems()))
+                    .ok_or(crate::BtfError::SizeOverflow { id })?;
+                a.elem_type()
+            }
+            other => {
+                return match other.size() {
+                    Some(size) => mult
+                        .checked_mul(u64::from(size))
+                        .ok_or(crate::BtfError::SizeOverflow { id }),
+                    None => Err(crate::BtfError::NoSize {
+                        id: cur,
+                        kind: other.kind(),
+                    }),
+                }
+            }
+        };
+    }
+    Err(crate::BtfError::Cycle {
+        id,
+        depth: crate::btf::MAX_RESOLVE_DEPTH,
+    })
 }

@@ -1,7 +1,9 @@
 //! Computing relocation values: the 13 kinds, candidate iteration with pruning, and the
 //! ambiguity checks of libbpf's `bpf_core_calc_relo_insn`.
 
-use super::candidates::CandidateCache;
+use hashbrown::HashMap;
+
+use super::candidates::{CandidateCache, Shapes};
 use super::matching::{is_signed_field, Matcher};
 use super::spec::{member_bits, CoreSpec};
 use super::{CoreError, CoreRelo, CoreReloKind};
@@ -65,6 +67,8 @@ enum Calc {
 pub struct Relocator<'l, 't> {
     matcher: Matcher<'l, 't>,
     cache: CandidateCache<'t>,
+    shapes: Shapes<'t>,
+    local_ptr: u32,
 }
 
 impl<'l, 't> Relocator<'l, 't> {
@@ -73,7 +77,20 @@ impl<'l, 't> Relocator<'l, 't> {
         Relocator {
             matcher: Matcher::new(local, target),
             cache: CandidateCache::new(target),
+            shapes: Shapes::new(target),
+            local_ptr: local.ptr_size(),
         }
+    }
+
+    /// Looks up the candidates of every relocation's root type in one pass over the target
+    /// (see [`CandidateCache::prefetch`]); optional, [`Relocator::relocate`] looks up what is
+    /// missing.
+    pub fn prefetch(&mut self, relos: &[CoreRelo]) {
+        let ids = relos
+            .iter()
+            .filter(|r| r.kind != CoreReloKind::TypeIdLocal)
+            .map(|r| r.local_type_id);
+        self.cache.prefetch(self.matcher.local, ids);
     }
 
     /// The current (pruned) candidate list of a local root type, if it was looked up.
@@ -134,11 +151,31 @@ impl<'l, 't> Relocator<'l, 't> {
         let cands: Vec<TypeId> = self.cache.get(local, relo.local_type_id).clone();
         let mut kept: Vec<TypeId> = Vec::with_capacity(cands.len());
         let mut best: Option<(RelocResult, CoreSpec<'t>)> = None;
+        // Field relocations resolve equally on candidates of equal shape: match one per shape.
+        let by_shape = relo.kind.is_field_based() && cands.len() > 1;
+        let mut shapes_seen: HashMap<u64, bool> = HashMap::new();
         for &cand in &cands {
-            let Some(cspec) = self.matcher.spec_match(&local_spec, cand).map_err(tb)? else {
+            let shape = by_shape.then(|| self.shapes.of(cand));
+            if let Some(matched) = shape.and_then(|h| shapes_seen.get(&h)) {
+                if *matched {
+                    kept.push(cand);
+                }
+                continue;
+            }
+            let found = self.matcher.spec_match(&local_spec, cand).map_err(tb)?;
+            if let Some(h) = shape {
+                shapes_seen.insert(h, found.is_some());
+            }
+            let Some(cspec) = found else {
                 continue;
             };
-            let res = calc_relo(local, targ, relo, &local_spec, Some(&cspec))?;
+            let res = calc_relo(
+                (local, self.local_ptr),
+                (targ, self.matcher.targ_ptr),
+                relo,
+                &local_spec,
+                Some(&cspec),
+            )?;
             match &best {
                 None => best = Some((res, cspec)),
                 Some((first, fspec)) => {
@@ -174,7 +211,13 @@ impl<'l, 't> Relocator<'l, 't> {
                 *self.cache.get(local, relo.local_type_id) = kept;
                 Ok(res)
             }
-            None => calc_relo(local, targ, relo, &local_spec, None),
+            None => calc_relo(
+                (local, self.local_ptr),
+                (targ, self.matcher.targ_ptr),
+                relo,
+                &local_spec,
+                None,
+            ),
         }
     }
 }
@@ -189,14 +232,15 @@ fn raw_string(raw: &[u32], kind: CoreReloKind) -> String {
 /// Resolves every relocation of `relos` (in order, sharing one candidate cache).
 pub fn relocate_all(local: &Btf, target: &Btf, relos: &[CoreRelo]) -> RelocationReport {
     let mut r = Relocator::new(local, target);
+    r.prefetch(relos);
     RelocationReport {
         results: relos.iter().map(|relo| r.relocate(relo)).collect(),
     }
 }
 
 fn calc_relo(
-    local: &Btf,
-    targ: &Btf,
+    (local, lptr): (&Btf, u32),
+    (targ, tptr): (&Btf, u32),
     relo: &CoreRelo,
     lspec: &CoreSpec<'_>,
     tspec: Option<&CoreSpec<'_>>,
@@ -215,13 +259,13 @@ fn calc_relo(
     };
     let kind = relo.kind;
     let (orig, new) = if kind.is_field_based() {
-        let o = calc_field(local, relo, Some(lspec), false)?;
-        let n = calc_field(targ, relo, tspec, targ.is_big_endian())?;
+        let o = calc_field(local, lptr, relo, Some(lspec), false)?;
+        let n = calc_field(targ, tptr, relo, tspec, targ.is_big_endian())?;
         (o, n)
     } else if kind.is_type_based() {
         (
-            calc_type(local, relo, Some(lspec))?,
-            calc_type(targ, relo, tspec)?,
+            calc_type(local, lptr, relo, Some(lspec))?,
+            calc_type(targ, tptr, relo, tspec)?,
         )
     } else {
         (
@@ -280,6 +324,7 @@ fn unsat(relo: &CoreRelo, reason: impl Into<String>) -> CoreError {
 
 fn calc_field(
     btf: &Btf,
+    ptr: u32,
     relo: &CoreRelo,
     spec: Option<&CoreSpec<'_>>,
     big_endian: bool,
@@ -310,10 +355,12 @@ fn calc_field(
             CoreReloKind::FieldByteOffset => {
                 val = spec.bit_offset / 8;
                 let elem = innermost_elem(btf, acc.type_id).map_err(bad)?;
-                sz = btf.size_of(elem).map_err(bad)? as u32;
+                sz = super::size_of(btf, elem, ptr).map_err(bad)? as u32;
                 type_id = acc.type_id;
             }
-            CoreReloKind::FieldByteSize => val = btf.size_of(acc.type_id).map_err(bad)?,
+            CoreReloKind::FieldByteSize => {
+                val = super::size_of(btf, acc.type_id, ptr).map_err(bad)?
+            }
             _ => {
                 return Err(unsat(
                     relo,
@@ -356,7 +403,7 @@ fn calc_field(
         }
         (byte_off, byte_sz, bit_sz)
     } else {
-        let sz = btf.size_of(field_type_id).map_err(bad)?;
+        let sz = super::size_of(btf, field_type_id, ptr).map_err(bad)?;
         (bit_off / 8, sz, sz * 8)
     };
     let mut validate = !bitfield;
@@ -366,7 +413,7 @@ fn calc_field(
         CoreReloKind::FieldByteOffset => {
             if !bitfield {
                 let elem = innermost_elem(btf, field_type_id).map_err(bad)?;
-                sz = btf.size_of(elem).map_err(bad)? as u32;
+                sz = super::size_of(btf, elem, ptr).map_err(bad)? as u32;
                 type_id = field_type_id;
             }
             byte_off
@@ -414,7 +461,12 @@ fn innermost_elem(btf: &Btf, id: TypeId) -> Result<TypeId, crate::BtfError> {
     })
 }
 
-fn calc_type(btf: &Btf, relo: &CoreRelo, spec: Option<&CoreSpec<'_>>) -> Result<Calc, CoreError> {
+fn calc_type(
+    btf: &Btf,
+    ptr: u32,
+    relo: &CoreRelo,
+    spec: Option<&CoreSpec<'_>>,
+) -> Result<Calc, CoreError> {
     let Some(spec) = spec else {
         return Ok(Calc::Val {
             val: 0,
@@ -433,9 +485,9 @@ fn calc_type(btf: &Btf, relo: &CoreRelo, spec: Option<&CoreSpec<'_>>) -> Result<
             })
         }
         CoreReloKind::TypeExists | CoreReloKind::TypeMatches => 1,
-        CoreReloKind::TypeSize => btf
-            .size_of(spec.root_type_id)
-            .map_err(|e| unsat(relo, e.to_string()))?,
+        CoreReloKind::TypeSize => {
+            super::size_of(btf, spec.root_type_id, ptr).map_err(|e| unsat(relo, e.to_string()))?
+        }
         // TYPE_ID_LOCAL never reaches here.
         k => return Err(unsat(relo, format!("<{k}> is not a type relocation"))),
     };
