@@ -191,7 +191,7 @@ static __always_inline bool tr_is_tracer(u64 pid_tgid)
 }
 
 /* 32-bit (compat) tasks use another syscall table: their numbers would be misread. */
-static __always_inline bool tr_is_compat(struct pt_regs *regs)
+static __always_inline __attribute__((unused)) bool tr_is_compat(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
 	return BPF_CORE_READ(regs, cs) == 0x23; /* __USER32_CS */
@@ -221,16 +221,31 @@ static __always_inline u32 tr_pid_ns(struct task_struct___tr *t)
 
 #include "filters.bpf.h"
 
-/* Everything of the header but version/flags/argnum (written by the argument writers). */
+/* The task's pid in its own pid namespace (`pid` is its thread_pid). */
+static __always_inline u32 tr_pid_nr(struct pid___tr *pid)
+{
+	unsigned int level = pid->level;
+
+	return BPF_CORE_READ(pid, numbers[level].nr);
+}
+
+/*
+ * Everything of the header but version/flags/argnum (written by the argument writers).
+ * Task fields are plain loads through the BTF pointer of the current task (the verifier turns
+ * them into fault-safe loads), much cheaper than one probe-read helper call per field; only
+ * the variable-index pid-namespace lookups use CO-RE probe reads.
+ */
 static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 syscall,
 					   s64 ret, u64 policies, u64 ts)
 {
 	struct tr_header *h = (void *)b->data;
-	struct task_struct___tr *t = (void *)bpf_get_current_task();
-	struct task_struct___tr *leader = BPF_CORE_READ(t, group_leader);
-	struct task_struct___tr *parent = BPF_CORE_READ(t, real_parent);
-	struct task_struct___tr *pleader = BPF_CORE_READ(parent, group_leader);
-	struct uts_namespace___tr *uts = BPF_CORE_READ(t, nsproxy, uts_ns);
+	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
+	struct task_struct___tr *leader = t->group_leader;
+	struct task_struct___tr *parent = t->real_parent;
+	struct task_struct___tr *pleader = parent->group_leader;
+	struct nsproxy___tr *nsp = t->nsproxy;
+	struct pid___tr *tpid = t->thread_pid;
+	unsigned int level = tpid->level;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u64 ugid = bpf_get_current_uid_gid();
 
@@ -238,24 +253,25 @@ static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 s
 	h->reserved = 0;
 	h->event_id = event_id;
 	h->ts = ts;
-	h->start_time = BPF_CORE_READ(t, start_time);
+	h->start_time = t->start_time;
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->policies = policies;
 	h->retval = ret;
 	h->pid = pid_tgid >> 32;
 	h->tid = (u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(parent, tgid);
-	h->ns_pid = tr_ns_nr(leader);
-	h->ns_tid = tr_ns_nr(t);
-	h->ns_ppid = tr_ns_nr(pleader);
+	h->ppid = parent->tgid;
+	h->ns_tid = BPF_CORE_READ(tpid, numbers[level].nr);
+	h->ns_pid = leader == t ? h->ns_tid : tr_pid_nr(leader->thread_pid);
+	h->ns_ppid = tr_pid_nr(pleader->thread_pid);
 	h->uid = (u32)ugid;
 	h->gid = ugid >> 32;
-	h->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	h->pid_ns = tr_pid_ns(t);
+	h->mnt_ns = nsp->mnt_ns->ns.inum;
+	h->pid_ns = BPF_CORE_READ(tpid, numbers[level].ns, ns.inum);
 	h->syscall = syscall;
 	h->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	if (bpf_core_read_str(h->uts_name, sizeof(h->uts_name), &uts->name.nodename) < 0)
+	if (bpf_probe_read_kernel_str(h->uts_name, sizeof(h->uts_name),
+				      nsp->uts_ns->name.nodename) < 0)
 		h->uts_name[0] = 0;
 }
 
@@ -555,6 +571,30 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (tr_is_tracer(pid_tgid))
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
+#if defined(__TARGET_ARCH_x86)
+	{
+		/*
+		 * One read of the (ABI-stable) register frame instead of seven, into the per-CPU
+		 * scratch buffer (not the stack: the filters use most of it).
+		 */
+		struct tr_buf *sb = tr_scratch_buf();
+		struct pt_regs *r;
+
+		if (!sb || bpf_probe_read_kernel(sb->data, sizeof(*r), regs))
+			return 0;
+		r = (void *)sb->data;
+		if (r->cs == 0x23) /* __USER32_CS: compat task, another syscall table */
+			return 0;
+		s.args[0] = r->di;
+		s.args[1] = r->si;
+		s.args[2] = r->dx;
+		s.args[3] = r->r10;
+		s.args[4] = r->r8;
+		s.args[5] = r->r9;
+		if (!tr_f_judge(cfg->event_id, cfg->policies, 0))
+			return 0;
+	}
+#else
 	if (tr_is_compat(regs))
 		return 0;
 	if (!tr_f_judge(cfg->event_id, cfg->policies, 0))
@@ -565,6 +605,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
 	s.args[5] = PT_REGS_PARM6_CORE_SYSCALL(regs);
+#endif
 	s.ts = bpf_ktime_get_ns();
 	s.nr = nr;
 	tid = (u32)pid_tgid;
