@@ -19,10 +19,29 @@ use std::time::{Duration, Instant};
 
 use tracee_core::tracer::Tracer;
 
-/// Child mode: wait for a line on stdin, run the storm, print the elapsed nanoseconds.
+fn cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid clock id and out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// One storm's duration: wall clock, and CPU time (user + system, which includes the BPF
+/// programs run in its syscalls) — the latter unaffected by waiting for a busy core.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// Child mode: wait for a line on stdin, run the storm, print wall and CPU nanoseconds.
 fn storm(n: u64, path: &str) {
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
+    let c = cpu_ns();
     let t = Instant::now();
     for _ in 0..n {
         match File::open(path) {
@@ -33,11 +52,12 @@ fn storm(n: u64, path: &str) {
             }
         }
     }
-    println!("{}", t.elapsed().as_nanos());
+    let wall = t.elapsed().as_nanos();
+    println!("{wall} {}", cpu_ns() - c);
 }
 
 /// Run one storm child; `ready(pid)` runs after spawn and before the storm starts.
-fn run_storm(n: u64, path: &str, ready: impl FnOnce(u32)) -> Duration {
+fn run_storm(n: u64, path: &str, ready: impl FnOnce(u32)) -> Times {
     let exe = std::env::current_exe().expect("current_exe");
     let mut child = Command::new(exe)
         .args(["--storm", &n.to_string(), path])
@@ -61,7 +81,13 @@ fn run_storm(n: u64, path: &str, ready: impl FnOnce(u32)) -> Duration {
         .expect("read the storm's result");
     let status = child.wait().expect("wait");
     assert!(status.success(), "storm child failed: {status}");
-    Duration::from_nanos(out.trim().parse().expect("storm prints nanoseconds"))
+    let mut it = out
+        .split_whitespace()
+        .map(|v| v.parse::<u64>().expect("storm prints nanoseconds"));
+    Times {
+        wall: Duration::from_nanos(it.next().expect("wall time")),
+        cpu: Duration::from_nanos(it.next().expect("cpu time")),
+    }
 }
 
 fn main() {
@@ -95,9 +121,10 @@ fn main() {
     run_storm(n / 10, &path_s, |_| {});
     let base = run_storm(n, &path_s, |_| {});
     println!(
-        "untraced:  {:>8.3} s  ({:.0} ns per open+close)",
-        base.as_secs_f64(),
-        base.as_nanos() as f64 / n as f64
+        "untraced:  wall {:>7.3} s  cpu {:>7.3} s  ({:.0} ns cpu per open+close)",
+        base.wall.as_secs_f64(),
+        base.cpu.as_secs_f64(),
+        base.cpu.as_nanos() as f64 / n as f64
     );
 
     // tracee-rs
@@ -125,9 +152,11 @@ fn main() {
     let stats = tracer.stats();
     let got = seen.load(Ordering::Relaxed);
     println!(
-        "tracee-rs: {:>8.3} s  slowdown {:.2}x  events {got}/{n}  drops {} (kernel {}, channel {})  all openat received {}",
-        ours.as_secs_f64(),
-        ours.as_secs_f64() / base.as_secs_f64(),
+        "tracee-rs: wall {:>7.3} s  cpu {:>7.3} s  slowdown wall {:.2}x cpu {:.2}x  events {got}/{n}  drops {} (kernel {}, channel {})  all openat received {}",
+        ours.wall.as_secs_f64(),
+        ours.cpu.as_secs_f64(),
+        ours.wall.as_secs_f64() / base.wall.as_secs_f64(),
+        ours.cpu.as_secs_f64() / base.cpu.as_secs_f64(),
         stats.drops.total(),
         stats.drops.kernel,
         stats.drops.channel_overflow,
@@ -177,9 +206,11 @@ fn main() {
                 .count();
             let lost: Vec<&str> = err.lines().filter(|l| l.contains("Lost")).collect();
             println!(
-                "bpftrace:  {:>8.3} s  slowdown {:.2}x  lines with the path {lines}/{n}  {}",
-                theirs.as_secs_f64(),
-                theirs.as_secs_f64() / base.as_secs_f64(),
+                "bpftrace:  wall {:>7.3} s  cpu {:>7.3} s  slowdown wall {:.2}x cpu {:.2}x  lines with the path {lines}/{n}  {}",
+                theirs.wall.as_secs_f64(),
+                theirs.cpu.as_secs_f64(),
+                theirs.wall.as_secs_f64() / base.wall.as_secs_f64(),
+                theirs.cpu.as_secs_f64() / base.cpu.as_secs_f64(),
                 if lost.is_empty() {
                     "no loss reported".to_string()
                 } else {
