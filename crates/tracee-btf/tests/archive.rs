@@ -166,7 +166,10 @@ fn fuzz_corpus_replays_without_panics() {
                 }
             }
         } else {
-            assert!(!name.starts_with("seed-bundle"), "{name} does not parse as a bundle");
+            assert!(
+                !name.starts_with("seed-bundle"),
+                "{name} does not parse as a bundle"
+            );
         }
         if name.starts_with("ok-") {
             assert!(result.is_ok(), "{name}: {result:?}");
