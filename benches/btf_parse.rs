@@ -21,7 +21,10 @@ impl LibbpfBtf {
     fn new(data: &[u8]) -> LibbpfBtf {
         // SAFETY: libbpf copies `data` and returns an owned object or an error pointer.
         let p = unsafe { libbpf_sys::btf__new(data.as_ptr().cast(), data.len() as u32) };
-        assert!(unsafe { libbpf_sys::libbpf_get_error(p.cast()) } == 0, "btf__new failed");
+        assert!(
+            unsafe { libbpf_sys::libbpf_get_error(p.cast()) } == 0,
+            "btf__new failed"
+        );
         LibbpfBtf(p)
     }
 
@@ -57,7 +60,9 @@ fn open(c: &mut Criterion) {
     g.bench_function("tracee-btf from_slice (copies, like libbpf)", |b| {
         b.iter(|| Btf::from_slice(black_box(data)).unwrap())
     });
-    g.bench_function("libbpf btf__new", |b| b.iter(|| LibbpfBtf::new(black_box(data))));
+    g.bench_function("libbpf btf__new", |b| {
+        b.iter(|| LibbpfBtf::new(black_box(data)))
+    });
     g.bench_function("tracee-btf name index build (first lookup)", |b| {
         b.iter_batched(
             || Btf::from_static(data).unwrap(),
@@ -71,9 +76,14 @@ fn open(c: &mut Criterion) {
 fn lookup(c: &mut Criterion) {
     let Some(data) = vmlinux() else { return };
     let ours = Btf::from_static(data).unwrap();
-    assert!(ours.find_by_name_kind("task_struct", Kind::Struct).is_some());
+    assert!(ours
+        .find_by_name_kind("task_struct", Kind::Struct)
+        .is_some());
     let theirs = LibbpfBtf::new(data);
-    let (hit, miss) = (CString::new("task_struct").unwrap(), CString::new(ABSENT).unwrap());
+    let (hit, miss) = (
+        CString::new("task_struct").unwrap(),
+        CString::new(ABSENT).unwrap(),
+    );
     assert!(theirs.find(&hit) > 0 && theirs.find(&miss) < 0);
 
     let mut g = c.benchmark_group("lookup");
@@ -83,8 +93,12 @@ fn lookup(c: &mut Criterion) {
     g.bench_function("tracee-btf absent name", |b| {
         b.iter(|| ours.find_by_name_kind(black_box(ABSENT), Kind::Struct))
     });
-    g.bench_function("libbpf task_struct", |b| b.iter(|| theirs.find(black_box(&hit))));
-    g.bench_function("libbpf absent name", |b| b.iter(|| theirs.find(black_box(&miss))));
+    g.bench_function("libbpf task_struct", |b| {
+        b.iter(|| theirs.find(black_box(&hit)))
+    });
+    g.bench_function("libbpf absent name", |b| {
+        b.iter(|| theirs.find(black_box(&miss)))
+    });
     g.finish();
 }
 

@@ -11,5 +11,7 @@ pub fn init_logging(debug: bool) {
     };
     let env = env_logger::Env::default().default_filter_or(default);
     // A second call (tests running examples in one process) keeps the first logger.
-    let _ = env_logger::Builder::from_env(env).format_timestamp(None).try_init();
+    let _ = env_logger::Builder::from_env(env)
+        .format_timestamp(None)
+        .try_init();
 }

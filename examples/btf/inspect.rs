@@ -21,8 +21,8 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let btf = Btf::from_file(&args.file)
-        .with_context(|| format!("opening {}", args.file.display()))?;
+    let btf =
+        Btf::from_file(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let opened = start.elapsed();
     if args.validate {
         btf.validate()

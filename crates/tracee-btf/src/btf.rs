@@ -241,7 +241,8 @@ impl Btf {
                         return Err(BtfError::WrongKind {
                             id,
                             actual: Kind::DeclTag,
-                            expected: "a DECL_TAG whose component index names a member or parameter",
+                            expected:
+                                "a DECL_TAG whose component index names a member or parameter",
                         });
                     }
                 }

@@ -21,7 +21,9 @@ pub enum BtfError {
         source: std::io::Error,
     },
     /// The data is shorter than the structure being read.
-    #[error("truncated BTF: {what} needs {needed} bytes at offset {offset}, only {available} present")]
+    #[error(
+        "truncated BTF: {what} needs {needed} bytes at offset {offset}, only {available} present"
+    )]
     Truncated {
         /// What was being read.
         what: &'static str,

@@ -103,7 +103,10 @@ impl Kind {
         match self {
             Kind::Void => 0,
             Kind::Unknown(raw) => raw,
-            known => KNOWN.iter().position(|k| *k == known).map_or(0, |i| i as u8 + 1),
+            known => KNOWN
+                .iter()
+                .position(|k| *k == known)
+                .map_or(0, |i| i as u8 + 1),
         }
     }
 

@@ -21,10 +21,10 @@
 mod btf;
 mod error;
 mod header;
+mod index;
 mod kind;
 mod name_index;
 mod types;
-mod index;
 pub mod writer;
 
 pub mod archive;
@@ -40,6 +40,7 @@ pub use btf::{Btf, NameMatches, SYSFS_VMLINUX};
 pub use error::BtfError;
 pub use header::{Header, KindLayout};
 pub use kind::Kind;
+pub use resolver::{BtfResolver, ResolveReport, ResolvedBtf, Source};
 pub use types::{
     Array, Composite, Datasec, DeclTag, Enum, EnumValue, Float, Func, FuncProto, Fwd, Int,
     IntEncoding, Member, Param, RefType, Type, UnknownType, Var, VarSecinfo,

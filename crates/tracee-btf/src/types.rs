@@ -315,11 +315,11 @@ impl<'a> Type<'a> {
         let btf = raw.btf;
         let pos = (raw.id - btf.first_id()) as usize;
         let offsets = btf.own_offsets();
-        let end = offsets
-            .get(pos + 1)
-            .map_or(btf.header().hdr_len as usize + (btf.header().type_off + btf.header().type_len) as usize, |&o| {
-                o as usize
-            });
+        let end = offsets.get(pos + 1).map_or(
+            btf.header().hdr_len as usize
+                + (btf.header().type_off + btf.header().type_len) as usize,
+            |&o| o as usize,
+        );
         &btf.data()[raw.off..end]
     }
 }

@@ -41,7 +41,10 @@ impl StringTable {
         t.bytes.extend_from_slice(seed);
         let mut off = 0;
         while off < seed.len() {
-            let len = seed[off..].iter().position(|&b| b == 0).unwrap_or(seed.len() - off);
+            let len = seed[off..]
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(seed.len() - off);
             t.remember(off as u32);
             off += len + 1;
         }
@@ -58,7 +61,11 @@ impl StringTable {
         let s = Self::at(&self.bytes, off);
         let hash = self.hasher.hash_one(s);
         let bytes = &self.bytes;
-        if self.index.find(hash, |&o| Self::at(bytes, o) == s).is_none() {
+        if self
+            .index
+            .find(hash, |&o| Self::at(bytes, o) == s)
+            .is_none()
+        {
             let hasher = &self.hasher;
             self.index
                 .insert_unique(hash, off, |&o| hasher.hash_one(Self::at(bytes, o)));
@@ -73,7 +80,10 @@ impl StringTable {
         }
         let hash = self.hasher.hash_one(s.as_bytes());
         let bytes = &self.bytes;
-        if let Some(&off) = self.index.find(hash, |&o| Self::at(bytes, o) == s.as_bytes()) {
+        if let Some(&off) = self
+            .index
+            .find(hash, |&o| Self::at(bytes, o) == s.as_bytes())
+        {
             return Ok(off);
         }
         let off = u32::try_from(self.bytes.len()).map_err(|_| BtfError::Encode {
@@ -190,7 +200,10 @@ impl BtfBuilder {
     /// Whether to write big-endian BTF (for a big-endian target such as s390x). Only for an
     /// empty builder: types already added stay in the byte order they were written in.
     pub fn with_big_endian(mut self, big: bool) -> BtfBuilder {
-        debug_assert!(self.types.is_empty(), "byte order changed after adding types");
+        debug_assert!(
+            self.types.is_empty(),
+            "byte order changed after adding types"
+        );
         self.endian = if big { Endian::Big } else { Endian::Little };
         self
     }
@@ -402,7 +415,12 @@ impl BtfBuilder {
     }
 
     /// Adds a `FUNC` with signature `proto` and linkage (0 static, 1 global, 2 extern).
-    pub fn add_func(&mut self, name: &str, proto: TypeId, linkage: u16) -> Result<TypeId, BtfError> {
+    pub fn add_func(
+        &mut self,
+        name: &str,
+        proto: TypeId,
+        linkage: u16,
+    ) -> Result<TypeId, BtfError> {
         self.prefix(name, Kind::Func, usize::from(linkage), false, proto)
     }
 
@@ -425,7 +443,12 @@ impl BtfBuilder {
     }
 
     /// Adds a `VAR`.
-    pub fn add_var(&mut self, name: &str, type_id: TypeId, linkage: u32) -> Result<TypeId, BtfError> {
+    pub fn add_var(
+        &mut self,
+        name: &str,
+        type_id: TypeId,
+        linkage: u32,
+    ) -> Result<TypeId, BtfError> {
         let id = self.prefix(name, Kind::Var, 0, false, type_id)?;
         self.u32(linkage);
         Ok(id)

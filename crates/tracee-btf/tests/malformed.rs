@@ -93,10 +93,17 @@ fn every_single_byte_corruption_is_handled() {
     }
 }
 
+/// A named corruption of the sample and the error it must produce.
+type Case = (
+    &'static str,
+    Box<dyn Fn(&mut Vec<u8>)>,
+    fn(&BtfError) -> bool,
+);
+
 #[test]
 fn header_defects() {
     let data = sample();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, fn(&BtfError) -> bool)> = vec![
+    let cases: Vec<Case> = vec![
         ("bad magic", Box::new(|d| d[0] = 0), |e| {
             matches!(e, BtfError::BadMagic { .. })
         }),
