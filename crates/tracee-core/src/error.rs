@@ -35,15 +35,19 @@ pub enum TracerError {
     Module {
         /// What the tracer was doing.
         what: String,
-        /// The module's error (names the program, errno, cause and verifier log).
+        /// The module's error (names the program, errno, cause and verifier log); boxed, as
+        /// it carries logs and would make every `Result` of the crate large.
         #[source]
-        source: ModuleError,
+        source: Box<ModuleError>,
     },
 }
 
 impl TracerError {
     pub(crate) fn module(what: impl Into<String>) -> impl FnOnce(ModuleError) -> TracerError {
         let what = what.into();
-        move |source| TracerError::Module { what, source }
+        move |source| TracerError::Module {
+            what,
+            source: Box::new(source),
+        }
     }
 }
