@@ -16,6 +16,9 @@ pub mod decode;
 mod error;
 pub mod events;
 mod filter_catalog;
+/// The filter language (`--scope`, `--events`, policy files); [`events::Catalog`] implements
+/// its `EventCatalog`, and [`tracer::TracerBuilder::policies`] installs a `PolicySet`.
+pub use tracee_filters as filters;
 pub mod output;
 pub mod tracer;
 pub mod wire;

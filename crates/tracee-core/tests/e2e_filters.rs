@@ -258,3 +258,77 @@ fn e2e_follow_catches_children() {
         "only the follow policy matches the child"
     );
 }
+
+#[test]
+fn e2e_set_policies_switches_atomically() {
+    let (c1, c2) = (unique("h7x"), unique("h7y"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = set(&[("first", &[&format!("comm={c1}")], &["openat"])]);
+    let Some(tracer) = tracer_or_skip("e2e_set_policies", Tracer::builder().policies(first)) else {
+        return;
+    };
+    let (b1, b2) = (
+        named(dir.path(), &c1, "/bin/cat"),
+        named(dir.path(), &c2, "/bin/cat"),
+    );
+    let cat = |b: &Path| {
+        run(Command::new(b)
+            .arg("/etc/hostname")
+            .stdout(std::process::Stdio::null()))
+    };
+    let done = |pid: u32| {
+        move |evs: &[Event]| {
+            evs.iter()
+                .any(|e| e.header.pid == pid && path_of(e) == Some("/etc/hostname"))
+        }
+    };
+    let p1 = cat(&b1);
+    let before = collect_until(&tracer, Duration::from_secs(5), |_| true, done(p1));
+    assert!(
+        before.iter().all(|e| e.header.comm == c1),
+        "before the switch: {before:?}"
+    );
+    assert!(done(p1)(&before));
+
+    // The new version: two policies, the second being the old one.
+    tracer
+        .set_policies(set(&[
+            ("second", &[&format!("comm={c2}")], &["openat"]),
+            ("first", &[&format!("comm={c1}")], &["openat"]),
+        ]))
+        .expect("switch");
+    let (q1, q2) = (cat(&b1), cat(&b2));
+    let after = collect_until(
+        &tracer,
+        Duration::from_secs(5),
+        |e| e.header.pid == q1 || e.header.pid == q2,
+        |evs| done(q1)(evs) && done(q2)(evs),
+    );
+    let bits = |pid: u32| {
+        after
+            .iter()
+            .find(|e| e.header.pid == pid && path_of(e) == Some("/etc/hostname"))
+            .map(|e| e.header.matched_policies)
+    };
+    assert_eq!(bits(q1), Some(0b10), "c1 is policy 1 now");
+    assert_eq!(bits(q2), Some(0b01), "c2 is policy 0 now");
+
+    // A policy that selects an event the tracer was not built with is refused.
+    let err = tracer
+        .set_policies(set(&[("x", &[], &["close"])]))
+        .expect_err("close was not selected");
+    assert!(err.to_string().contains("close"), "{err}");
+    // A third version removes the first's entries and still judges correctly.
+    tracer
+        .set_policies(set(&[("only", &[&format!("comm={c2}")], &["openat"])]))
+        .expect("switch again");
+    let (r1, r2) = (cat(&b1), cat(&b2));
+    let last = collect_until(&tracer, Duration::from_secs(5), |_| true, done(r2));
+    let _ = r1;
+    tracer.stop();
+    assert!(done(r2)(&last));
+    assert!(
+        last.iter().all(|e| e.header.comm == c2),
+        "c1's events are out of scope now"
+    );
+}

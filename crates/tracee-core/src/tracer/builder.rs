@@ -201,8 +201,13 @@ impl TracerBuilder {
             Some(set) => {
                 let env = policies::environment();
                 let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, 1);
-                policies::install(&module, &compiled)?;
-                Some(Arc::new(ActivePolicies { set, compiled, env }))
+                policies::install(&module, &compiled, None)?;
+                Some(Arc::new(ActivePolicies {
+                    set,
+                    compiled,
+                    env,
+                    previous: None,
+                }))
             }
             None => None,
         };
@@ -244,7 +249,7 @@ impl TracerBuilder {
             attachments,
             selected: sel.ids,
             decode_errors,
-            policies: active,
+            policies: std::sync::RwLock::new(active),
             filtered_in_userspace: Arc::new(AtomicU64::new(0)),
         })
     }

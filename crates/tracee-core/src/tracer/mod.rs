@@ -76,7 +76,7 @@ pub struct Tracer {
     attachments: Vec<Attachment>,
     selected: Vec<EventId>,
     decode_errors: Arc<AtomicU64>,
-    policies: Option<Arc<policies::ActivePolicies>>,
+    policies: std::sync::RwLock<Option<Arc<policies::ActivePolicies>>>,
     filtered_in_userspace: Arc<AtomicU64>,
 }
 
@@ -131,7 +131,12 @@ impl Tracer {
         match EventRef::parse(bytes) {
             Ok(ev) => {
                 let mut ev = Event::from_ref(&ev, self.catalog.get(ev.event_id()));
-                if let Some(p) = &self.policies {
+                let active = self
+                    .policies
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if let Some(p) = active {
                     if !p.judge(&self.catalog, &mut ev) {
                         self.filtered_in_userspace.fetch_add(1, Ordering::Relaxed);
                         return None;
@@ -187,15 +192,38 @@ impl Tracer {
         }
     }
 
-    /// The policies given to [`TracerBuilder::policies`].
-    pub fn policies(&self) -> Option<&tracee_filters::PolicySet> {
-        self.policies.as_deref().map(|p| &p.set)
+    /// The active policies ([`TracerBuilder::policies`] or [`Tracer::set_policies`]).
+    pub fn policies(&self) -> Option<tracee_filters::PolicySet> {
+        let active = self.policies.read().unwrap_or_else(|e| e.into_inner());
+        active.as_ref().map(|p| p.set.clone())
+    }
+
+    /// Replaces the policies while tracing, atomically: the new version's map entries are
+    /// written in full before the program switches to it, so no event is judged by half-old,
+    /// half-new filters (see `tracee_filters::maps`). The new policies may only select events
+    /// the tracer was built with.
+    pub fn set_policies(&self, set: tracee_filters::PolicySet) -> Result<(), crate::TracerError> {
+        let mut active = self.policies.write().unwrap_or_else(|e| e.into_inner());
+        let module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        let module = module.as_ref().ok_or(crate::TracerError::NoEvents)?;
+        let next = policies::replace(
+            module,
+            &self.catalog,
+            &self.selected,
+            active.as_deref(),
+            set,
+        )?;
+        *active = Some(Arc::new(next));
+        Ok(())
     }
 
     /// What the filters did: the kernel's counters (events judged, dropped, emitted) and the
     /// events the userspace remainder dropped after decoding. `None` without policies.
     pub fn filter_stats(&self) -> Option<(FilterStats, u64)> {
-        self.policies.as_ref()?;
+        self.policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()?;
         let module = self.module.lock().unwrap_or_else(|e| e.into_inner());
         let kernel = module.as_ref().map(policies::stats).unwrap_or_default();
         Some((kernel, self.filtered_in_userspace.load(Ordering::Relaxed)))

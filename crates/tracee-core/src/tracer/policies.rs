@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use tracee_bpf_obj::module::{Module, UpdateFlags};
-use tracee_filters::maps::{ActiveCfg, KIND_EXE, KIND_TREE};
+use tracee_filters::maps::{ActiveCfg, ProcEntry, KIND_EXE, KIND_TREE, PROC_HAS_EXE};
 use tracee_filters::{ArgValue, CompiledFilters, Environment, EventContext, PolicySet};
 
 use crate::decode::{Event, OwnedValue};
@@ -18,6 +18,9 @@ pub(crate) struct ActivePolicies {
     pub(crate) set: PolicySet,
     pub(crate) compiled: CompiledFilters,
     pub(crate) env: Environment,
+    /// The version before, whose entries stay until the next change (a program that read
+    /// the old version just before the switch still finds them).
+    pub(crate) previous: Option<Box<CompiledFilters>>,
 }
 
 /// What the kernel's filters did (sums over CPUs of `tr_f_stats`).
@@ -101,9 +104,70 @@ fn processes() -> HashMap<u32, (u32, Option<String>)> {
     out
 }
 
-/// Writes every map entry of `c`'s version, seeds the process map, then makes the version
-/// active (last, so the program never sees a partial version).
-pub(crate) fn install(module: &Module, c: &CompiledFilters) -> Result<(), TracerError> {
+fn delete<K: bytemuck::Pod>(module: &Module, name: &str, keys: impl IntoIterator<Item = K>) {
+    let Ok(map) = module.map(name) else { return };
+    for k in keys {
+        if let Err(e) = map.delete(&k) {
+            log::debug!("deleting an old {name} entry: {e}");
+        }
+    }
+}
+
+/// Deletes every entry of `old`'s version (not the process map: its slots are per parity).
+fn remove(module: &Module, old: &CompiledFilters) {
+    delete(module, "tr_f_scope", [old.active.version]);
+    delete(module, "tr_f_events", old.events.keys().copied());
+    delete(module, "tr_f_num", old.num.keys().copied());
+    delete(module, "tr_f_str", old.strs.keys().copied());
+    delete(module, "tr_f_tree", old.tree.keys().copied());
+    delete(module, "tr_f_args", old.args.keys().copied());
+    delete(module, "tr_f_exact", old.exact.keys().copied());
+    delete(module, "tr_f_prefix", old.prefix.keys().copied());
+    delete(module, "tr_f_suffix", old.suffix.keys().copied());
+}
+
+/// Compiles `set` as the version after `current`'s, installs it, and drops the version
+/// before `current`.
+pub(crate) fn replace(
+    module: &Module,
+    catalog: &Catalog,
+    selected: &[EventId],
+    current: Option<&ActivePolicies>,
+    set: PolicySet,
+) -> Result<ActivePolicies, TracerError> {
+    for id in set.events() {
+        if !selected.contains(&EventId(id)) {
+            return Err(TracerError::Unsupported {
+                event: catalog
+                    .get(EventId(id))
+                    .map_or_else(|| id.to_string(), |d| d.name().to_string()),
+                reason: "not selected when the tracer was built; set_policies can only narrow or re-filter its events".into(),
+            });
+        }
+    }
+    let env = current.map_or_else(environment, |c| c.env);
+    let version = current.map_or(1, |c| c.compiled.active.version.wrapping_add(1).max(1));
+    let compiled = tracee_filters::compile(&set, catalog, &env, version);
+    install(module, &compiled, current.map(|c| &c.compiled))?;
+    if let Some(old) = current.and_then(|c| c.previous.as_deref()) {
+        remove(module, old);
+    }
+    Ok(ActivePolicies {
+        set,
+        compiled,
+        env,
+        previous: current.map(|c| Box::new(c.compiled.clone())),
+    })
+}
+
+/// Writes every map entry of `c`'s version, seeds the process map's slot of that version
+/// (keeping the active version's slot), then makes the version active (last, so the program
+/// never sees a partial version).
+pub(crate) fn install(
+    module: &Module,
+    c: &CompiledFilters,
+    active: Option<&CompiledFilters>,
+) -> Result<(), TracerError> {
     let v = c.active.version;
     update(module, "tr_f_scope", [(v, c.scope)])?;
     let mut n = update(
@@ -126,12 +190,17 @@ pub(crate) fn install(module: &Module, c: &CompiledFilters) -> Result<(), Tracer
         "tr_f_suffix",
         c.suffix.iter().map(|(k, v)| (*k, *v)),
     )?;
-    let needs_proc = !c.tree.is_empty()
+    let needs_proc = active.is_some()
+        || !c.tree.is_empty()
         || c.num.keys().any(|k| k.kind == KIND_EXE)
         || c.scope.match_if_missing[KIND_EXE as usize] != !0
         || c.scope.match_if_missing[KIND_TREE as usize] != !0;
     if needs_proc {
         let procs = processes();
+        let proc_map = module
+            .map("tr_f_proc")
+            .map_err(TracerError::module("finding map tr_f_proc"))?;
+        let slot = (v & 1) as usize;
         let mut seeded = Vec::with_capacity(procs.len());
         for (&pid, (_, exe)) in &procs {
             let mut ancestors = vec![pid];
@@ -143,7 +212,23 @@ pub(crate) fn install(module: &Module, c: &CompiledFilters) -> Result<(), Tracer
                 ancestors.push(ppid);
                 cur = ppid;
             }
-            seeded.push((pid, c.proc_entry(&ancestors, exe.as_deref(), 0)));
+            let fresh = c.proc_entry(&ancestors, exe.as_deref(), 0);
+            // Keep the other (active) version's slot and the exec-time executable.
+            let entry = match proc_map.lookup::<u32, ProcEntry>(&pid) {
+                Ok(Some(mut old)) => {
+                    old.slots[slot].tree_equals = fresh.slots[slot].tree_equals;
+                    old.slots[slot].tree_used = fresh.slots[slot].tree_used;
+                    // Bits of the same-parity older version mean other policies.
+                    old.slots[slot].followed = 0;
+                    if old.flags & PROC_HAS_EXE == 0 {
+                        old.exe_hash = fresh.exe_hash;
+                        old.flags |= fresh.flags;
+                    }
+                    old
+                }
+                _ => fresh,
+            };
+            seeded.push((pid, entry));
         }
         n += update(module, "tr_f_proc", seeded)?;
     }
