@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! sudo cargo run --example tracee -- --events openat,execve [--output table|json] [--duration SECS]
+//! sudo cargo run --example tracee -- --scope comm=cat --events openat --events 'openat.data.pathname=/etc/*'
+//! sudo cargo run --example tracee -- --policy policy.yaml [--policy dir/]
 //! cargo run --example tracee -- list [PATTERN|tag=T] [--json]
 //! ```
 
@@ -24,9 +26,17 @@ use tracee_core::tracer::Tracer;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Events to trace: names, globs (`open*`) or sets (`tag=fs`), comma-separated.
-    #[arg(short, long, value_delimiter = ',', default_value = "execve,openat")]
+    /// Events to trace: names, globs (`open*`), sets (`tag=fs`), exclusions (`-close`),
+    /// comma-separated; or one filter per flag (`openat.data.pathname=/etc/*`,
+    /// `openat.retval<0`, `openat.scope.comm=cat`). Default: execve,openat.
+    #[arg(short, long)]
     events: Vec<String>,
+    /// Scope filters, AND'ed (`comm=bash`, `uid>=1000`, `pid=new`, `container`, `follow`, ...).
+    #[arg(short, long)]
+    scope: Vec<String>,
+    /// Tracee policy files or directories (not with --scope/--events).
+    #[arg(short, long)]
+    policy: Vec<std::path::PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Table)]
     output: Output,
@@ -62,9 +72,30 @@ fn main() -> anyhow::Result<()> {
         return list::run(args);
     }
 
+    let mut builder = Tracer::builder();
+    if !cli.policy.is_empty() {
+        anyhow::ensure!(
+            cli.scope.is_empty() && cli.events.is_empty(),
+            "--policy cannot be combined with --scope or --events"
+        );
+        let catalog = tracee_core::events::Catalog::builtin();
+        let mut policies = Vec::new();
+        for path in &cli.policy {
+            policies.extend(tracee_core::filters::policies_from_path(&catalog, path)?);
+        }
+        builder = builder.policies(tracee_core::filters::PolicySet::from_policies(policies)?);
+    } else {
+        let events = if cli.events.is_empty() {
+            vec!["execve,openat".to_string()]
+        } else {
+            cli.events.clone()
+        };
+        let catalog = tracee_core::events::Catalog::builtin();
+        let policy = tracee_core::filters::policy_from_flags(&catalog, "cli", &cli.scope, &events)?;
+        builder = builder.policies(tracee_core::filters::PolicySet::from_policies([policy])?);
+    }
     let tracer = Arc::new(
-        Tracer::builder()
-            .events(cli.events.iter().cloned())
+        builder
             .build()
             .context("starting the tracer (needs root or CAP_BPF+CAP_PERFMON)")?,
     );
@@ -112,5 +143,11 @@ fn main() -> anyhow::Result<()> {
         stats.drops.total(),
         stats.decode_errors
     );
+    if let Some((kernel, userspace)) = tracer.filter_stats() {
+        eprintln!(
+            "filters: {} judged in the kernel, {} dropped there, {} dropped after decoding",
+            kernel.judged, kernel.filtered_in_kernel, userspace
+        );
+    }
     Ok(())
 }
