@@ -51,6 +51,7 @@ pub mod relocate;
 pub mod spec;
 
 pub use candidates::CandidateCache;
+
 pub use minimize::{min_core_btf, BtfGen, MinimizeError, MinimizeStats, Minimized};
 pub use relocate::{relocate_all, RelocResult, RelocationReport, Relocator};
 pub use spec::{Accessor, CoreSpec};
@@ -399,4 +400,36 @@ pub(crate) fn size_of(btf: &Btf, id: TypeId, ptr_size: u32) -> Result<u64, crate
         id,
         depth: crate::btf::MAX_RESOLVE_DEPTH,
     })
+}
+
+/// Runs the relocator, the minimizer and the C dumper on a BTF pair packed into `data`
+/// (`[split: u16 LE][local BTF][target BTF]`) — the body of the `btf_relocate` fuzz target,
+/// shared with the test that replays its corpus. Malformed input must only produce errors.
+#[doc(hidden)]
+pub fn fuzz_relocate(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let rest = &data[2..];
+    let split = usize::from(u16::from_le_bytes([data[0], data[1]])).min(rest.len());
+    let (a, b) = rest.split_at(split);
+    let (Ok(local), Ok(target)) = (Btf::from_slice(a), Btf::from_slice(b)) else {
+        return;
+    };
+    const ACCESSES: [&str; 5] = ["0", "0:0", "0:1", "0:0:0", "1"];
+    let mut relos = Vec::new();
+    for id in 1..=local.last_id().min(24) {
+        for kind in CoreReloKind::ALL {
+            for a in ACCESSES {
+                relos.push(CoreRelo::new(relos.len() as u32 * 8, id, a, kind));
+            }
+        }
+    }
+    let _ = relocate_all(&local, &target, &relos);
+    if let Ok(min) = min_core_btf(&target, &local, &relos) {
+        if let Ok(m) = Btf::from_vec(min.btf) {
+            let _ = relocate_all(&local, &m, &relos);
+        }
+    }
+    let _ = dump_c::dump_c(&target, None);
 }
