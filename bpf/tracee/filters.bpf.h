@@ -62,7 +62,7 @@ struct tr_f_scope_cfg {
 	u64 follow;
 	u64 start_time;
 	u32 host_pid_ns;
-	u32 pad;
+	u32 used_kinds; /* bit k: some policy filters on kind k */
 	struct tr_f_range ranges[TR_F_RANGE_KINDS][64];
 };
 
@@ -298,39 +298,61 @@ static __always_inline u64 tr_f_num_res(u32 v, struct tr_f_scope_cfg *c, u32 kin
 static __always_inline u64 tr_f_scope_bits(u32 v, struct tr_f_scope_cfg *c, struct tr_f_proc *proc,
 					   struct task_struct___tr *t)
 {
-	struct uts_namespace___tr *uts = BPF_CORE_READ(t, nsproxy, uts_ns);
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 uid = (u32)bpf_get_current_uid_gid();
 	u32 pid = pid_tgid >> 32;
-	u32 mnt = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
-	u32 pidns = tr_pid_ns(t);
-	u64 start = BPF_CORE_READ(t, start_time);
 	struct tr_f_str_key sk = { .version = v };
-	u64 res, tree_eq = 0, tree_used = 0;
+	u64 res = ~0ULL, tree_eq = 0, tree_used = 0;
+	u32 used = c->used_kinds;
 
-	res = tr_f_num_res(v, c, TR_F_UID, uid, tr_f_in_range(c, 0, uid));
-	res &= tr_f_num_res(v, c, TR_F_PID, pid, tr_f_in_range(c, 1, pid));
-	res &= tr_f_num_res(v, c, TR_F_MNTNS, mnt, ~0ULL);
-	res &= tr_f_num_res(v, c, TR_F_PIDNS, pidns, ~0ULL);
-	sk.kind = TR_F_COMM;
-	bpf_get_current_comm(sk.value, sizeof(sk.value));
-	res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk), c->match_if_missing[TR_F_COMM], ~0ULL);
-	sk.kind = TR_F_UTS;
-	__builtin_memset(sk.value, 0, sizeof(sk.value));
-	if (bpf_core_read_str(sk.value, sizeof(sk.value), &uts->name.nodename) < 0)
-		sk.value[0] = 0;
-	res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk), c->match_if_missing[TR_F_UTS], ~0ULL);
-	if (proc && (proc->flags & TR_F_PROC_HAS_EXE))
-		res &= tr_f_num_res(v, c, TR_F_EXE, proc->exe_hash, ~0ULL);
-	else
-		res &= c->match_if_missing[TR_F_EXE];
-	if (proc) {
-		tree_eq = proc->slots[v & 1].tree_equals;
-		tree_used = proc->slots[v & 1].tree_used;
+	/* A kind no policy uses has no entries and matches everything: skip its lookups. */
+	if (used & (1 << TR_F_UID))
+		res &= tr_f_num_res(v, c, TR_F_UID, uid, tr_f_in_range(c, 0, uid));
+	if (used & (1 << TR_F_PID))
+		res &= tr_f_num_res(v, c, TR_F_PID, pid, tr_f_in_range(c, 1, pid));
+	if (used & (1 << TR_F_MNTNS))
+		res &= tr_f_num_res(v, c, TR_F_MNTNS, BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum),
+				    ~0ULL);
+	if ((used & (1 << TR_F_PIDNS)) || c->container_true || c->container_false) {
+		u32 pidns = tr_pid_ns(t);
+
+		res &= tr_f_num_res(v, c, TR_F_PIDNS, pidns, ~0ULL);
+		res &= pidns != c->host_pid_ns ? ~c->container_false : ~c->container_true;
 	}
-	res &= tree_eq | (~tree_used & c->match_if_missing[TR_F_TREE]);
-	res &= pidns != c->host_pid_ns ? ~c->container_false : ~c->container_true;
-	res &= start > c->start_time ? ~c->new_false : ~c->new_true;
+	if (c->new_true || c->new_false) {
+		u64 start = BPF_CORE_READ(t, start_time);
+
+		res &= start > c->start_time ? ~c->new_false : ~c->new_true;
+	}
+	if (used & (1 << TR_F_COMM)) {
+		sk.kind = TR_F_COMM;
+		bpf_get_current_comm(sk.value, sizeof(sk.value));
+		res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk),
+				   c->match_if_missing[TR_F_COMM], ~0ULL);
+	}
+	if (used & (1 << TR_F_UTS)) {
+		struct uts_namespace___tr *uts = BPF_CORE_READ(t, nsproxy, uts_ns);
+
+		sk.kind = TR_F_UTS;
+		__builtin_memset(sk.value, 0, sizeof(sk.value));
+		if (bpf_core_read_str(sk.value, sizeof(sk.value), &uts->name.nodename) < 0)
+			sk.value[0] = 0;
+		res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk),
+				   c->match_if_missing[TR_F_UTS], ~0ULL);
+	}
+	if (used & (1 << TR_F_EXE)) {
+		if (proc && (proc->flags & TR_F_PROC_HAS_EXE))
+			res &= tr_f_num_res(v, c, TR_F_EXE, proc->exe_hash, ~0ULL);
+		else
+			res &= c->match_if_missing[TR_F_EXE];
+	}
+	if (used & (1 << TR_F_TREE)) {
+		if (proc) {
+			tree_eq = proc->slots[v & 1].tree_equals;
+			tree_used = proc->slots[v & 1].tree_used;
+		}
+		res &= tree_eq | (~tree_used & c->match_if_missing[TR_F_TREE]);
+	}
 	return res;
 }
 

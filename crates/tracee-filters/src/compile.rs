@@ -168,7 +168,6 @@ pub fn compile(
     out.scope.start_time = env.start_time;
     // Bits of policies that do not exist match "missing": harmless, the event map masks them.
     out.scope.match_if_missing = [!0u64; KINDS];
-    let mut used_kinds = [0u64; KINDS];
     for (p, pol) in set.policies().iter().enumerate() {
         let bit = 1u64 << p;
         let s = &pol.scope;
@@ -180,7 +179,7 @@ pub fn compile(
             (KIND_PIDNS, &s.pidns),
         ] {
             if cond.is_used() {
-                used_kinds[kind as usize] |= bit;
+                out.scope.used_kinds |= 1 << kind;
                 out.scope.match_if_missing[kind as usize] &= !bit;
                 num_entries(&mut out, kind, bit, cond, u32_key);
             }
@@ -202,11 +201,13 @@ pub fn compile(
         }
         for (kind, cond) in [(KIND_EXE, &s.exe), (KIND_COMM, &s.comm), (KIND_UTS, &s.uts)] {
             if cond.is_used() {
+                out.scope.used_kinds |= 1 << kind;
                 out.scope.match_if_missing[kind as usize] &= !bit;
                 text_entries(&mut out, kind, bit, cond);
             }
         }
         if s.tree.is_used() {
+            out.scope.used_kinds |= 1 << KIND_TREE;
             for (set, equals) in [(&s.tree.ne, false), (&s.tree.eq, true)] {
                 for &pid in set {
                     add_eq(&mut out.tree, TreeKey { version, pid }, bit, equals);
@@ -236,7 +237,6 @@ pub fn compile(
                 .policies |= bit;
         }
     }
-    let _ = used_kinds;
 
     // String data filters: per (event, argument), all policies' patterns go to the kernel
     // when they all fit; otherwise all of them stay in userspace.
@@ -458,7 +458,12 @@ impl CompiledFilters {
             }
             bits
         };
+        // As the program does: a kind no policy uses is not looked up at all.
+        let used = |kind: u32| c.used_kinds & (1 << kind) != 0;
         let num = |kind: u32, x: u64| {
+            if !used(kind) {
+                return !0;
+            }
             let r = if (kind as usize) < RANGE_KINDS {
                 in_range(kind as usize, x)
             } else {
@@ -475,6 +480,9 @@ impl CompiledFilters {
             )
         };
         let text = |kind: u32, s: [u8; 16]| {
+            if !used(kind) {
+                return !0;
+            }
             Self::eq_result(
                 self.strs.get(&StrKey {
                     version: v,
@@ -493,7 +501,9 @@ impl CompiledFilters {
             & text(KIND_UTS, k.uts);
         let proc = k.proc.unwrap_or_default();
         let exe_missing = c.match_if_missing[KIND_EXE as usize];
-        res &= if proc.flags & PROC_HAS_EXE != 0 {
+        res &= if !used(KIND_EXE) {
+            !0
+        } else if proc.flags & PROC_HAS_EXE != 0 {
             Self::eq_result(
                 self.num.get(&NumKey {
                     version: v,
@@ -507,7 +517,9 @@ impl CompiledFilters {
             exe_missing
         };
         let slot = proc.slots[(v & 1) as usize];
-        res &= slot.tree_equals | (!slot.tree_used & c.match_if_missing[KIND_TREE as usize]);
+        if used(KIND_TREE) {
+            res &= slot.tree_equals | (!slot.tree_used & c.match_if_missing[KIND_TREE as usize]);
+        }
         let container = k.pid_ns != c.host_pid_ns;
         res &= if container {
             !c.container_false

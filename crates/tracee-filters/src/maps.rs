@@ -128,8 +128,8 @@ pub struct ScopeCfg {
     pub start_time: u64,
     /// The host's pid namespace id.
     pub host_pid_ns: u32,
-    /// Reserved, 0.
-    pub pad: u32,
+    /// Bit `k`: some policy filters on kind `k` (the program skips the lookups of the others).
+    pub used_kinds: u32,
     /// Per range kind, per policy.
     pub ranges: [[RangeVal; 64]; RANGE_KINDS],
 }
