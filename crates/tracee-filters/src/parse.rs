@@ -384,14 +384,13 @@ impl<'a> Ctx<'a> {
             }
             return Ok(Selector::Set(set.to_string()));
         }
-        if let Some(bad) = t
-            .bytes()
-            .position(|b| !(is_field_byte(b) || b == b'*' || b == b'?') || b == b'.')
-        {
+        if let Some((bad, ch)) = t.char_indices().find(|&(_, c)| {
+            !(c.is_ascii() && (is_field_byte(c as u8) || c == '*' || c == '?')) || c == '.'
+        }) {
             return Err(self.syntax(
                 s + bad,
-                s + bad + 1,
-                format!("unexpected '{}' in an event name", &t[bad..=bad]),
+                s + bad + ch.len_utf8(),
+                format!("unexpected '{ch}' in an event name"),
             ));
         }
         if t.contains(['*', '?']) {

@@ -544,3 +544,28 @@ fn policy_directory_is_loaded_sorted() {
         Err(FilterError::Io { .. })
     ));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+    /// Untrusted filter text never panics: it parses or is a typed error whose span lies in it.
+    #[test]
+    fn arbitrary_text_never_panics(s in "([a-z.=!<>,*0-9/_ -]|\\PC){0,40}") {
+        let cat = catalog();
+        for r in [
+            parse_scope(&s, Origin::Text).map(|_| ()),
+            parse_events(&s, Origin::Text).map(|_| ()),
+            parse_rule_filter(&s, Origin::Text).map(|_| ()),
+            policy_from_flags(&cat, "p", &[s.as_str()], &["openat"]).map(|_| ()),
+            policy_from_flags(&cat, "p", &[""; 0], &[s.as_str()]).map(|_| ()),
+        ] {
+            if let Err(e) = r {
+                let _ = e.to_string();
+                if let FilterError::Syntax { at, .. } | FilterError::UnknownField { at, .. } = &e {
+                    proptest::prop_assert!(at.end as usize <= s.len() && at.start <= at.end);
+                }
+            }
+        }
+        let _ = policies_from_yaml(&cat, &s, None);
+    }
+}
