@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         Tracer::builder()
             .events(["sched_process_exec"])
             .build()
-            .context("starting the tracer (needs root or CAP_BPF+CAP_PERFMON)")?,
+            .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
     );
     eprintln!(
         "tracing execs (BTF: {} at {}); Ctrl-C to stop",

@@ -97,7 +97,7 @@ fn main() -> anyhow::Result<()> {
     let tracer = Arc::new(
         builder
             .build()
-            .context("starting the tracer (needs root or CAP_BPF+CAP_PERFMON)")?,
+            .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
     );
     log::info!(
         "BTF from {} ({}):\n{}",
