@@ -775,9 +775,18 @@ fn indent(s: &mut String, lvl: u32) {
 
 /// Unnamed bitfields from bit `from` to bit `to`: they occupy exactly their bits and do not
 /// change the struct's alignment.
+///
+/// Gaps of 64 bytes or more become one named `char` array instead, so a huge (or lying) size
+/// costs one line, not millions.
 fn pad(s: &mut String, mut from: u64, to: u64, lvl: u32) {
     while from < to {
         let left = to - from;
+        if from % 8 == 0 && left >= 64 * 8 {
+            indent(s, lvl);
+            let _ = writeln!(s, "char __pad_at_{}[{}];", from / 8, left / 8);
+            from += left / 8 * 8;
+            continue;
+        }
         let (ty, bits) = if from % 64 == 0 && left >= 64 {
             ("long", 64)
         } else if from % 32 == 0 && left >= 32 {
