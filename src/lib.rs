@@ -15,3 +15,8 @@ pub fn init_logging(debug: bool) {
         .format_timestamp(None)
         .try_init();
 }
+
+/// The README's code, compiled as doctests so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -6,7 +6,9 @@ use std::path::Path;
 use tracee_btf::{Btf, BtfBuilder, Type};
 
 fn corpus(name: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(name);
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
@@ -29,14 +31,21 @@ fn btf_parse_corpus() {
         opened += 1;
         let _ = btf.validate();
         for t in btf.types() {
-            let _ = (t.name(), btf.size_of(t.id()), btf.skip_mods_and_typedefs(t.id()));
+            let _ = (
+                t.name(),
+                btf.size_of(t.id()),
+                btf.skip_mods_and_typedefs(t.id()),
+            );
             if let Type::Struct(s) | Type::Union(s) = t {
                 let _ = s.members().count();
                 let _ = btf.member_offset_bits(t.id(), "x");
             }
         }
         let rewritten = BtfBuilder::from_btf(&btf).and_then(|b| b.finish());
-        assert!(rewritten.is_ok(), "{name}: an opened BTF could not be rewritten");
+        assert!(
+            rewritten.is_ok(),
+            "{name}: an opened BTF could not be rewritten"
+        );
     }
     assert!(opened > 0, "no corpus entry is valid BTF");
 }
