@@ -91,6 +91,14 @@ impl Btf {
         Self::open(Bytes::Owned(data), None)
     }
 
+    /// Parses BTF from an untrusted source and runs [`Btf::validate`] on it, so that every
+    /// string offset and type id inside it is known to be good.
+    pub fn from_vec_validated(data: Vec<u8>) -> Result<Btf, BtfError> {
+        let btf = Self::from_vec(data)?;
+        btf.validate()?;
+        Ok(btf)
+    }
+
     /// Parses BTF in static memory, such as an embedded blob, without copying.
     pub fn from_static(data: &'static [u8]) -> Result<Btf, BtfError> {
         Self::open(Bytes::Static(data), None)

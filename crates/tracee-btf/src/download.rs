@@ -204,7 +204,7 @@ pub fn fetch_btf(
                 error,
             }
         })?;
-        let btf = Btf::from_vec(raw).map_err(|error| DownloadError::InvalidBtf {
+        let btf = Btf::from_vec_validated(raw).map_err(|error| DownloadError::InvalidBtf {
             url: url.clone(),
             error,
         })?;
@@ -273,7 +273,7 @@ fn load_cached(path: &Path, limits: &ArchiveLimits) -> Option<Btf> {
     let bytes = std::fs::read(path).ok()?;
     let checked = decompress_btf(&bytes, limits, path)
         .map_err(|e| e.to_string())
-        .and_then(|raw| Btf::from_vec(raw).map_err(|e| e.to_string()));
+        .and_then(|raw| Btf::from_vec_validated(raw).map_err(|e| e.to_string()));
     match checked {
         Ok(btf) => {
             log::debug!("BTF cache hit: {}", path.display());

@@ -479,7 +479,7 @@ impl BtfResolver {
         } else {
             bytes
         };
-        let btf = Btf::from_vec(raw).map_err(|error| ResolveError::InvalidBtf {
+        let btf = Btf::from_vec_validated(raw).map_err(|error| ResolveError::InvalidBtf {
             from: Source::EnvFile,
             origin: path.display().to_string(),
             error,
@@ -568,7 +568,7 @@ impl BtfResolver {
                 (raw, path.display().to_string())
             }
         };
-        let btf = Btf::from_vec(raw).map_err(|error| ResolveError::InvalidBtf {
+        let btf = Btf::from_vec_validated(raw).map_err(|error| ResolveError::InvalidBtf {
             from: Source::Bundle,
             origin: what.clone(),
             error,
