@@ -463,6 +463,16 @@ impl Btf {
 
     /// Size in bytes of a type, as `sizeof` would give it.
     pub fn size_of(&self, id: TypeId) -> Result<u64, BtfError> {
+        self.size_of_with(id, || self.ptr_size())
+    }
+
+    /// [`Btf::size_of`] with the pointer size supplied by the caller (a relocator knows it
+    /// already); `ptr_size` is only called when the walk reaches a pointer.
+    pub(crate) fn size_of_with(
+        &self,
+        id: TypeId,
+        ptr_size: impl FnOnce() -> u32,
+    ) -> Result<u64, BtfError> {
         let mut cur = id;
         let mut mult: u64 = 1;
         for _ in 0..MAX_RESOLVE_DEPTH {
@@ -476,7 +486,7 @@ impl Btf {
                 Type::Var(v) => v.type_id(),
                 Type::Ptr(_) => {
                     return mult
-                        .checked_mul(u64::from(self.ptr_size()))
+                        .checked_mul(u64::from(ptr_size()))
                         .ok_or(BtfError::SizeOverflow { id })
                 }
                 Type::Array(a) => {

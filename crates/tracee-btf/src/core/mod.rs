@@ -361,45 +361,7 @@ pub(crate) fn ptr_size_scan(btf: &Btf) -> u32 {
 
 /// `sizeof` of a type with a known pointer size (see [`Btf::size_of`]).
 pub(crate) fn size_of(btf: &Btf, id: TypeId, ptr_size: u32) -> Result<u64, crate::BtfError> {
-    let mut cur = id;
-    let mut mult: u64 = 1;
-    for _ in 0..crate::btf::MAX_RESOLVE_DEPTH {
-        let t = btf.type_by_id(cur)?;
-        cur = match t {
-            Type::Typedef(r)
-            | Type::Const(r)
-            | Type::Volatile(r)
-            | Type::Restrict(r)
-            | Type::TypeTag(r) => r.type_id(),
-            Type::Var(v) => v.type_id(),
-            Type::Ptr(_) => {
-                return mult
-                    .checked_mul(u64::from(ptr_size))
-                    .ok_or(crate::BtfError::SizeOverflow { id })
-            }
-            Type::Array(a) => {
-                mult = mult
-                    .checked_mul(u64::from(a.nelems()))
-                    .ok_or(crate::BtfError::SizeOverflow { id })?;
-                a.elem_type()
-            }
-            other => {
-                return match other.size() {
-                    Some(size) => mult
-                        .checked_mul(u64::from(size))
-                        .ok_or(crate::BtfError::SizeOverflow { id }),
-                    None => Err(crate::BtfError::NoSize {
-                        id: cur,
-                        kind: other.kind(),
-                    }),
-                }
-            }
-        };
-    }
-    Err(crate::BtfError::Cycle {
-        id,
-        depth: crate::btf::MAX_RESOLVE_DEPTH,
-    })
+    btf.size_of_with(id, || ptr_size)
 }
 
 /// Runs the relocator, the minimizer and the C dumper on a BTF pair packed into `data`
