@@ -25,7 +25,7 @@ fn repo() -> PathBuf {
 }
 
 fn object() -> PathBuf {
-    let tracee = repo().join("bpf/tracee/tracee.bpf.o");
+    let tracee = repo().join("crates/tracee-core/bpf/tracee.bpf.o");
     if std::env::var_os("BTFGEN_OBJECT").is_some() {
         return PathBuf::from(std::env::var_os("BTFGEN_OBJECT").unwrap_or_default());
     }

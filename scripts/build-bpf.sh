@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build every bpf/**/*.bpf.c into a CO-RE object next to its source (X.bpf.c -> X.bpf.o).
+# Build every bpf/**/*.bpf.c and crates/*/bpf/*.bpf.c into a CO-RE object next to its source (X.bpf.c -> X.bpf.o).
 # The objects are committed, so building the Rust crates needs no clang.
 #
 #   scripts/build-bpf.sh           rebuild the committed objects
@@ -65,5 +65,5 @@ while IFS= read -r src; do
         build_one "$src" "$obj"
         echo "built: $obj ($(stat -c %s "$obj") bytes)"
     fi
-done < <(find bpf -name '*.bpf.c' | LC_ALL=C sort)
+done < <(find bpf crates/*/bpf -name '*.bpf.c' 2>/dev/null | LC_ALL=C sort)
 exit $status

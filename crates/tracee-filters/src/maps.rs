@@ -1,5 +1,5 @@
 //! The BPF maps the filters compile into: exact key and value layouts (`#[repr(C)]`, shared
-//! with `bpf/tracee/filters.bpf.h`).
+//! with `crates/tracee-core/bpf/filters.bpf.h`).
 //!
 //! # Maps
 //!

@@ -78,7 +78,7 @@ pub fn nearest<'c>(wanted: &str, candidates: impl IntoIterator<Item = &'c str>) 
 }
 
 /// FNV-1a, 64 bits: the hash the BPF program computes over a captured string for exact data
-/// filters (`bpf/tracee/filters.bpf.h` implements the same loop).
+/// filters (`crates/tracee-core/bpf/filters.bpf.h` implements the same loop).
 ///
 /// ```
 /// assert_eq!(tracee_filters::fnv1a64(b""), 0xcbf2_9ce4_8422_2325);

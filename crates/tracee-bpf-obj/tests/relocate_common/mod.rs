@@ -62,7 +62,7 @@ pub fn objects() -> Vec<PathBuf> {
         fixture("core_relos.bpf.o"),
         repo_file("bpf/test/module_test.bpf.o"),
     ];
-    let tracee = repo_file("bpf/tracee/tracee.bpf.o");
+    let tracee = repo_file("crates/tracee-core/bpf/tracee.bpf.o");
     if tracee.exists() {
         v.push(tracee);
     }

@@ -37,8 +37,8 @@ use crate::events::{Catalog, EventId};
 pub use builder::TracerBuilder;
 pub use policies::FilterStats;
 
-/// The compiled tracer program (`bpf/tracee/tracee.bpf.c`, built by `scripts/build-bpf.sh`).
-pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../../../bpf/tracee/tracee.bpf.o");
+/// The compiled tracer program (`bpf/tracee.bpf.c` in this crate, built by `scripts/build-bpf.sh`).
+pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../bpf/tracee.bpf.o");
 
 /// How one of the program's hooks was attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
