@@ -36,6 +36,7 @@
 #define TR_F_STAT_JUDGED 0   /* events judged by the filters (final decisions) */
 #define TR_F_STAT_FILTERED 1 /* ... of which dropped in the kernel */
 #define TR_F_STAT_EMITTED 2  /* ... of which passed to the ring buffer */
+#define TR_F_STAT_CACHED 3   /* judgements that used the task's cached scope verdict */
 
 struct tr_f_active {
 	u32 version;
@@ -539,13 +540,26 @@ __noinline u64 tr_f_data(struct tr_buf *b, u32 v, u32 event, u32 str_args)
 	return m.res;
 }
 
+/* Scope kinds a running task can change without exec, setuid or comm change. */
+#define TR_F_UNCACHEABLE_KINDS ((1 << TR_F_MNTNS) | (1 << TR_F_PIDNS) | (1 << TR_F_UTS))
+
+static __always_inline bool tr_f_comm_eq(const char *a, const char *b)
+{
+	return *(u64 *)a == *(u64 *)b && *(u64 *)(a + 8) == *(u64 *)(b + 8);
+}
+
 /*
  * The matched-policies bitmap of an event about to be emitted (0: drop it). With `b`, the
  * event's arguments are in b (string data filters apply) and the decision is final (counted
  * in tr_f_stats); without, only event selection and scope are judged (an early exit at
  * syscall entry, counted only when it drops).
+ *
+ * `sv` (the task's storage, may be NULL) caches the task's scope verdict and the last
+ * event's selection (struct tr_scope_cache): a task that keeps making the same syscall is
+ * judged with no hash lookup at all.
  */
-static __always_inline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b)
+static __always_inline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b,
+				      struct tr_saved *sv)
 {
 	struct task_struct___tr *t = (void *)bpf_get_current_task();
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -553,23 +567,76 @@ static __always_inline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *
 	struct tr_f_event_val *ev;
 	struct tr_f_scope_cfg *c;
 	struct tr_f_proc *proc;
-	u64 res = 0, followed = 0;
-	u32 v = tr_f_version();
+	struct tr_scope_cache *k = 0;
+	u64 res = 0, followed = 0, ev_policies, task_bits, exec_id = 0;
+	u32 v = tr_f_version(), uid = 0, str_args;
+	char comm[16] = {};
+	bool hit = false;
 
 	if (!v)
 		return configured;
-	ek.version = v;
-	ek.event = event;
-	ev = bpf_map_lookup_elem(&tr_f_events, &ek);
-	c = bpf_map_lookup_elem(&tr_f_scope, &v);
-	if (!ev || !c || !ev->policies)
+	if (sv) {
+		k = &sv->scope;
+		uid = (u32)bpf_get_current_uid_gid();
+		exec_id = BPF_CORE_READ(t, self_exec_id);
+		if (k->version == v && k->uid == uid && k->exec_id == exec_id) {
+			hit = true;
+			if (k->check_comm) {
+				bpf_get_current_comm(comm, sizeof(comm));
+				hit = tr_f_comm_eq(comm, k->comm);
+			}
+		}
+	}
+	if (hit && k && k->ev_event == event + 1) {
+		ev_policies = k->ev_policies;
+		str_args = k->ev_str_args;
+	} else {
+		ek.version = v;
+		ek.event = event;
+		ev = bpf_map_lookup_elem(&tr_f_events, &ek);
+		if (!ev)
+			goto out;
+		ev_policies = ev->policies;
+		str_args = ev->str_args;
+		if (hit && k) {
+			k->ev_event = event + 1;
+			k->ev_policies = ev_policies;
+			k->ev_str_args = str_args;
+		}
+	}
+	if (!ev_policies)
 		goto out;
-	proc = bpf_map_lookup_elem(&tr_f_proc, &tgid);
-	if (proc)
-		followed = proc->slots[v & 1].followed;
-	res = ev->policies & (tr_f_scope_bits(v, c, proc, t) | (followed & c->follow));
-	if (res && b && ev->str_args)
-		res &= tr_f_data(b, v, event, ev->str_args);
+	if (hit && k) {
+		task_bits = k->task_bits;
+		tr_f_count(TR_F_STAT_CACHED);
+	} else {
+		c = bpf_map_lookup_elem(&tr_f_scope, &v);
+		if (!c)
+			goto out;
+		proc = bpf_map_lookup_elem(&tr_f_proc, &tgid);
+		if (proc)
+			followed = proc->slots[v & 1].followed;
+		task_bits = tr_f_scope_bits(v, c, proc, t) | (followed & c->follow);
+		if (k) {
+			k->version = 0;
+			if (!(c->used_kinds & TR_F_UNCACHEABLE_KINDS) && !c->container_true &&
+			    !c->container_false) {
+				k->uid = uid;
+				k->exec_id = exec_id;
+				k->task_bits = task_bits;
+				k->ev_event = event + 1;
+				k->ev_policies = ev_policies;
+				k->ev_str_args = str_args;
+				k->check_comm = !!(c->used_kinds & (1 << TR_F_COMM));
+				if (k->check_comm)
+					bpf_get_current_comm(k->comm, sizeof(k->comm));
+				k->version = v;
+			}
+		}
+	}
+	res = ev_policies & task_bits;
+	if (res && b && str_args)
+		res &= tr_f_data(b, v, event, str_args);
 out:
 	if (b || !res) {
 		tr_f_count(TR_F_STAT_JUDGED);

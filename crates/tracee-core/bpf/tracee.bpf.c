@@ -5,7 +5,7 @@
  *
  *  - raw_tp/sys_enter saves the six argument registers of a *selected* syscall (per-syscall
  *    config in `tr_syscalls`, filled by userspace from the event catalog) in `tr_pending`,
- *    keyed by thread id.
+ *    a task-storage map (per thread, no hash update on the hot path).
  *  - raw_tp/sys_exit reads the strings, string arrays and buffers those registers point to
  *    (at exit: at entry the user pages may not be faulted in yet) and emits the event with
  *    the return value. execve/execveat are the exception (flag CAPTURE_AT_ENTRY): after a
@@ -93,11 +93,34 @@ struct tr_config {
 	u32 flags;
 };
 
+/*
+ * A task's last scope verdict (filters.bpf.h, tr_f_judge): valid while the policies version,
+ * uid, exec generation and (if a policy filters on it) comm are those it was computed with.
+ * Only kept when no policy uses a scope kind that can change under a running task without
+ * those changing (mount/pid/uts namespace, container).
+ */
+struct tr_scope_cache {
+	u32 version; /* 0: empty */
+	u32 uid;
+	u64 exec_id;
+	u64 task_bits;   /* scope verdict | followed & follow */
+	u64 ev_policies; /* tr_f_events of ev_event + 1 under `version` */
+	u32 ev_event;    /* event id + 1 (0: none) */
+	u32 ev_str_args;
+	u32 check_comm;
+	u32 pad;
+	char comm[16];
+};
+
+/* Per-thread state between sys_enter and sys_exit (task storage of tr_pending). */
 struct tr_saved {
+	struct tr_scope_cache scope;
 	u64 args[TR_MAX_ARGS];
 	u64 ts;
 	u32 nr;
-	u32 size; /* CAPTURE_AT_ENTRY: bytes already in the entry buffer */
+	u32 size;    /* CAPTURE_AT_ENTRY: bytes already in the entry buffer */
+	u32 pending; /* sys_enter saved a selected syscall that sys_exit has not emitted yet */
+	u32 pad;
 };
 
 struct tr_header {
@@ -161,12 +184,19 @@ struct {
 	__type(value, struct tr_config);
 } tr_config SEC(".maps");
 
+/*
+ * Task storage, not a hash keyed by tid: one pointer walk instead of a hash update at every
+ * selected entry and a lookup + delete at every exit; never evicted under load; follows the
+ * task through an exec that changes its tid; freed by the kernel with the task.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, 1 /* BPF_F_NO_PREALLOC, required */);
+	__type(key, int);
 	__type(value, struct tr_saved);
 } tr_pending SEC(".maps");
+
+#define TR_STORAGE_CREATE 1 /* BPF_LOCAL_STORAGE_GET_F_CREATE */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -221,6 +251,25 @@ static __always_inline u32 tr_pid_ns(struct task_struct___tr *t)
 
 #include "filters.bpf.h"
 
+/*
+ * The syscall the current task is in (Tracee's context.syscall for lifecycle events: execve
+ * for exec, clone/fork/vfork/clone3 for fork, exit/exit_group for exit), -1 outside one.
+ */
+static __always_inline s32 tr_current_syscall(void)
+{
+	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!regs)
+		return -1;
+#if defined(__TARGET_ARCH_x86)
+	return (s32)regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno;
+#else
+	return -1;
+#endif
+}
+
 /* The task's pid in its own pid namespace (`pid` is its thread_pid). */
 static __always_inline u32 tr_pid_nr(struct pid___tr *pid)
 {
@@ -229,16 +278,21 @@ static __always_inline u32 tr_pid_nr(struct pid___tr *pid)
 	return BPF_CORE_READ(pid, numbers[level].nr);
 }
 
+#define TR_SYSCALL_CURRENT (-2) /* tr_fill_header: take the syscall from the task's registers */
+
 /*
- * Everything of the header but version/flags/argnum (written by the argument writers).
+ * The task part of the header (everything but the per-event fields tr_fill_header writes).
  * Task fields are plain loads through the BTF pointer of the current task (the verifier turns
  * them into fault-safe loads), much cheaper than one probe-read helper call per field; only
  * the variable-index pid-namespace lookups use CO-RE probe reads.
+ *
+ * A global function, so the verifier checks it once per program: inlined, every path that
+ * reaches it re-checked each BTF pointer walk, and each check searches the kernel's BTF by
+ * name (btf_nested_type_is_trusted), which made loading the object take seconds.
  */
-static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 syscall,
-					   s64 ret, u64 policies, u64 ts)
+__noinline int tr_fill_task(struct tr_buf *b)
 {
-	struct tr_header *h = (void *)b->data;
+	struct tr_header *h;
 	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
 	struct task_struct___tr *leader = t->group_leader;
 	struct task_struct___tr *parent = t->real_parent;
@@ -249,14 +303,15 @@ static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 s
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u64 ugid = bpf_get_current_uid_gid();
 
+	if (!b)
+		return -1;
+	h = (void *)b->data;
+	if (h->syscall == TR_SYSCALL_CURRENT)
+		h->syscall = tr_current_syscall();
 	h->version = TR_WIRE_VERSION;
 	h->reserved = 0;
-	h->event_id = event_id;
-	h->ts = ts;
 	h->start_time = t->start_time;
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->policies = policies;
-	h->retval = ret;
 	h->pid = pid_tgid >> 32;
 	h->tid = (u32)pid_tgid;
 	h->ppid = parent->tgid;
@@ -267,12 +322,26 @@ static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 s
 	h->gid = ugid >> 32;
 	h->mnt_ns = nsp->mnt_ns->ns.inum;
 	h->pid_ns = BPF_CORE_READ(tpid, numbers[level].ns, ns.inum);
-	h->syscall = syscall;
 	h->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	if (bpf_probe_read_kernel_str(h->uts_name, sizeof(h->uts_name),
 				      nsp->uts_ns->name.nodename) < 0)
 		h->uts_name[0] = 0;
+	return 0;
+}
+
+/* The header of the event in b: per-event fields here, the task's in tr_fill_task. */
+static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 syscall,
+					   s64 ret, u64 policies, u64 ts)
+{
+	struct tr_header *h = (void *)b->data;
+
+	h->event_id = event_id;
+	h->ts = ts;
+	h->policies = policies;
+	h->retval = ret;
+	h->syscall = syscall;
+	tr_fill_task(b);
 }
 
 /* String: u32 length (no NUL) then the bytes. An unreadable string is empty. */
@@ -555,12 +624,13 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	u64 id = ctx->args[1];
 	struct tr_event_cfg *cfg;
 	struct pt_regs *regs;
-	struct tr_saved s = {};
+	struct tr_saved *s;
 	struct tr_buf *b;
 	u64 pid_tgid, policies;
 	u32 nr, tid;
 	int r;
 
+	/* Every syscall of the machine runs this: unselected ones cost one array lookup. */
 	if (id >= TR_MAX_SYSCALLS)
 		return 0;
 	nr = id;
@@ -569,6 +639,14 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (tr_is_tracer(pid_tgid))
+		return 0;
+	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, TR_STORAGE_CREATE);
+	if (!s) {
+		tracee_count_drop();
+		return 0;
+	}
+	/* Scope before anything else: an event no policy wants costs nothing more. */
+	if (!tr_f_judge(cfg->event_id, cfg->policies, 0, s))
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
 #if defined(__TARGET_ARCH_x86)
@@ -585,42 +663,40 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		r = (void *)sb->data;
 		if (r->cs == 0x23) /* __USER32_CS: compat task, another syscall table */
 			return 0;
-		s.args[0] = r->di;
-		s.args[1] = r->si;
-		s.args[2] = r->dx;
-		s.args[3] = r->r10;
-		s.args[4] = r->r8;
-		s.args[5] = r->r9;
-		if (!tr_f_judge(cfg->event_id, cfg->policies, 0))
-			return 0;
+		s->args[0] = r->di;
+		s->args[1] = r->si;
+		s->args[2] = r->dx;
+		s->args[3] = r->r10;
+		s->args[4] = r->r8;
+		s->args[5] = r->r9;
 	}
 #else
 	if (tr_is_compat(regs))
 		return 0;
-	if (!tr_f_judge(cfg->event_id, cfg->policies, 0))
-		return 0;
-	s.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	s.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	s.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	s.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	s.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	s.args[5] = PT_REGS_PARM6_CORE_SYSCALL(regs);
+	s->args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	s->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	s->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	s->args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	s->args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	s->args[5] = PT_REGS_PARM6_CORE_SYSCALL(regs);
 #endif
-	s.ts = bpf_ktime_get_ns();
-	s.nr = nr;
+	s->ts = bpf_ktime_get_ns();
+	s->nr = nr;
+	s->size = 0;
+	s->pending = 0;
 	tid = (u32)pid_tgid;
 
 	if (cfg->flags & TR_EV_EMIT_AT_ENTRY) {
 		b = tr_scratch_buf();
 		if (!b)
 			return 0;
-		r = tr_put_args(b, &s, cfg, 0);
+		r = tr_put_args(b, s, cfg, 0);
 		if (r < 0)
 			return 0;
-		policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 		if (!policies)
 			return 0;
-		tr_fill_header(b, cfg->event_id, nr, 0, policies, s.ts);
+		tr_fill_header(b, cfg->event_id, nr, 0, policies, s->ts);
 		((struct tr_header *)b->data)->flags |= TR_HDR_ARGS_AT_ENTRY | TR_HDR_NO_RETURN;
 		tr_emit(b, r);
 		return 0;
@@ -638,50 +714,49 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		b = bpf_map_lookup_elem(&tr_entry_bufs, &tid);
 		if (!b)
 			return 0;
-		r = tr_put_args(b, &s, cfg, 0);
+		r = tr_put_args(b, s, cfg, 0);
 		if (r < 0)
 			return 0;
 		((struct tr_header *)b->data)->flags |= TR_HDR_ARGS_AT_ENTRY;
-		s.size = r;
+		s->size = r;
 	}
-	bpf_map_update_elem(&tr_pending, &tid, &s, BPF_ANY);
+	s->pending = 1;
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tid = (u32)pid_tgid;
 	struct tr_event_cfg *cfg;
-	struct tr_saved *sp, s;
+	struct tr_saved *s;
 	struct tr_buf *b;
 	u64 policies;
 	s64 ret;
-	u32 nr, size;
+	u32 nr, size, tid;
 	int r;
 
-	sp = bpf_map_lookup_elem(&tr_pending, &tid);
-	if (!sp)
+	/* Every syscall of the machine runs this: a task without a pending entry returns here. */
+	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, 0);
+	if (!s || !s->pending)
 		return 0;
-	s = *sp;
-	bpf_map_delete_elem(&tr_pending, &tid);
-	nr = s.nr;
+	s->pending = 0;
+	nr = s->nr;
 	cfg = bpf_map_lookup_elem(&tr_syscalls, &nr);
 	if (!cfg || !cfg->policies)
 		return 0;
 	ret = (s64)ctx->args[1];
 	if (cfg->flags & TR_EV_CAPTURE_AT_ENTRY) {
+		tid = (u32)bpf_get_current_pid_tgid();
 		b = bpf_map_lookup_elem(&tr_entry_bufs, &tid);
 		if (!b) {
 			/* evicted by other threads' execs: the event is lost */
 			tracee_count_drop();
 			return 0;
 		}
-		policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 		if (policies) {
-			tr_fill_header(b, cfg->event_id, nr, ret, policies, s.ts);
-			tr_emit(b, s.size);
+			tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts);
+			tr_emit(b, s->size);
 		}
 		bpf_map_delete_elem(&tr_entry_bufs, &tid);
 		return 0;
@@ -689,14 +764,14 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	b = tr_scratch_buf();
 	if (!b)
 		return 0;
-	r = tr_put_args(b, &s, cfg, ret);
+	r = tr_put_args(b, s, cfg, ret);
 	if (r < 0)
 		return 0;
 	size = r;
-	policies = tr_f_judge(cfg->event_id, cfg->policies, b);
+	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, cfg->event_id, nr, ret, policies, s.ts);
+	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts);
 	tr_emit(b, size);
 	return 0;
 }
@@ -766,9 +841,38 @@ static __always_inline u64 tr_put_area_slot(struct tr_buf *b, u64 off, struct tr
 	return r < 0 ? off : r;
 }
 
+/* An inode's change time in ns (Tracee's ctime), whichever way this kernel stores it. */
+static __always_inline u64 tr_inode_ctime(struct inode___tr *inode)
+{
+	struct inode___tr_v611 *n = (void *)inode;
+	struct inode___tr_v66 *m = (void *)inode;
+	struct inode___tr_old *o = (void *)inode;
+
+	/* 6.6+: the top bits of the ns field are flags (I_CTIME_QUERIED); ns values need 30 bits */
+	if (bpf_core_field_exists(n->i_ctime_sec))
+		return BPF_CORE_READ(n, i_ctime_sec) * 1000000000ULL +
+		       (BPF_CORE_READ(n, i_ctime_nsec) & ((1U << 30) - 1));
+	if (bpf_core_field_exists(m->__i_ctime))
+		return BPF_CORE_READ(m, __i_ctime.tv_sec) * 1000000000ULL +
+		       (BPF_CORE_READ(m, __i_ctime.tv_nsec) & ((1U << 30) - 1));
+	return BPF_CORE_READ(o, i_ctime.tv_sec) * 1000000000ULL + BPF_CORE_READ(o, i_ctime.tv_nsec);
+}
+
+/* The file type bits (S_IFMT) of the task's fd 0, Tracee's stdin_type; 0 if it has none. */
+static __always_inline u64 tr_stdin_type(struct task_struct___tr *p)
+{
+	struct file___tr **fds = BPF_CORE_READ(p, files, fdt, fd);
+	struct file___tr *f = 0;
+
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), fds) || !f)
+		return 0;
+	return BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
+}
+
 /*
  * Exec slots: 0 cmdpath, 1 pathname (both bprm->filename: the path as asked for), 2 interp
- * (bprm->interp), 3 argv, 4 env (from the new mm), 5 dev, 6 inode, 7 inode_mode (of the file).
+ * (bprm->interp: a script's `#!` interpreter), 3 argv, 4 env (from the new mm), 5 dev,
+ * 6 inode, 7 inode_mode, 8 ctime (of the file), 9 stdin_type.
  */
 static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binprm___tr *bprm)
 {
@@ -799,11 +903,13 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	off = tr_put_u64_slot(b, off, c, 5, BPF_CORE_READ(inode, i_sb, s_dev), &argnum);
 	off = tr_put_u64_slot(b, off, c, 6, BPF_CORE_READ(inode, i_ino), &argnum);
 	off = tr_put_u64_slot(b, off, c, 7, BPF_CORE_READ(inode, i_mode), &argnum);
+	off = tr_put_u64_slot(b, off, c, 8, tr_inode_ctime(inode), &argnum);
+	off = tr_put_u64_slot(b, off, c, 9, tr_stdin_type(p), &argnum);
 	tr_set_counts(b, argnum, 0);
-	policies = tr_f_judge(c->event_id, c->policies, b);
+	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
+	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
 	tr_emit(b, off);
 	return 0;
 }
@@ -838,10 +944,10 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	off = tr_put_u64_slot(b, off, c, 8, tr_ns_nr(cl), &argnum);
 	off = tr_put_u64_slot(b, off, c, 9, BPF_CORE_READ(child, start_time), &argnum);
 	tr_set_counts(b, argnum, 0);
-	policies = tr_f_judge(c->event_id, c->policies, b);
+	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
+	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
 	tr_emit(b, off);
 	return 0;
 }
@@ -856,8 +962,7 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	int code, live;
 	u64 policies;
 
-	/* exit/exit_group never reach sys_exit: forget what sys_enter saved */
-	bpf_map_delete_elem(&tr_pending, &tid);
+	/* exit/exit_group never reach sys_exit (tr_pending is freed with the task) */
 	bpf_map_delete_elem(&tr_entry_bufs, &tid);
 	c = tr_life(TR_LIFE_EXIT);
 	if (!c) {
@@ -875,9 +980,9 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	off = tr_put_u64_slot(b, off, c, 1, code & 0x7f, &argnum);
 	off = tr_put_u64_slot(b, off, c, 2, live == 0, &argnum);
 	tr_set_counts(b, argnum, 0);
-	policies = tr_f_judge(c->event_id, c->policies, b);
+	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (policies) {
-		tr_fill_header(b, c->event_id, -1, 0, policies, bpf_ktime_get_ns());
+		tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
 		tr_emit(b, off);
 	}
 	tr_f_on_exit(p);

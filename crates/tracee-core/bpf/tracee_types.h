@@ -65,8 +65,35 @@ struct inode___tr {
 	struct super_block___tr *i_sb;
 };
 
+/* The inode's change time, as three kernel generations spell it (see tr_inode_ctime). */
+struct timespec64___tr {
+	s64 tv_sec;
+	long tv_nsec;
+};
+
+struct inode___tr_v611 { /* 6.11+ */
+	s64 i_ctime_sec;
+	u32 i_ctime_nsec;
+};
+
+struct inode___tr_v66 { /* 6.6 - 6.10 */
+	struct timespec64___tr __i_ctime;
+};
+
+struct inode___tr_old { /* before 6.6 */
+	struct timespec64___tr i_ctime;
+};
+
 struct file___tr {
 	struct inode___tr *f_inode;
+};
+
+struct fdtable___tr {
+	struct file___tr **fd;
+};
+
+struct files_struct___tr {
+	struct fdtable___tr *fdt;
 };
 
 struct atomic_t___tr {
@@ -88,6 +115,8 @@ struct task_struct___tr {
 	struct nsproxy___tr *nsproxy;
 	struct mm_struct___tr *mm;
 	struct signal_struct___tr *signal;
+	struct files_struct___tr *files;
+	u64 self_exec_id;
 };
 
 struct linux_binprm___tr {

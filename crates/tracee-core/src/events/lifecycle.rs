@@ -32,6 +32,11 @@ pub const SCHED_PROCESS_EXIT: EventId = EventId(1002);
 const STR: &str = "const char*";
 const STRS: &str = "const char**";
 
+// sched_process_exec: the tracer's program fills cmdpath, pathname, dev, inode, ctime,
+// inode_mode (of the exec'd file, bprm->file: for a script, its interpreter's), argv, interp,
+// stdin_type and env (see `wire::config::Lifecycle::slots`). Not emitted: interpreter_* (Tracee
+// learns the ELF loader from a kprobe on its open; kprobes are not assumed), stdin_path and pwd
+// (need d_path, refused in tracepoint programs), invoked_from_kernel and prev_comm.
 pub(crate) static LIFECYCLE: &[RawEvent] = &[
     lifecycle(
         SCHED_PROCESS_EXEC,

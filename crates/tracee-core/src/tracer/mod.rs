@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use tracee_bpf_obj::module::buffers::{BufferReader, Drops};
-use tracee_bpf_obj::module::Module;
+use tracee_bpf_obj::module::{Module, ProgramInfo};
 use tracee_btf::resolver::{ResolveReport, ResolvedBtf, Source};
 
 use crate::decode::{Event, EventRef};
@@ -115,6 +115,14 @@ impl Tracer {
     /// How each hook was attached (with fallbacks and their reasons).
     pub fn attachments(&self) -> &[Attachment] {
         &self.attachments
+    }
+
+    /// The tracer's BPF programs (loaded or not) with their kernel ids: what `bpftool prog
+    /// show id N` or `BPF_OBJ_GET_INFO_BY_FD` needs to report a program's run count and
+    /// run time (with `kernel.bpf_stats_enabled=1`). Empty once the tracer is dropped.
+    pub fn programs(&self) -> Vec<ProgramInfo> {
+        let module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        module.as_ref().map(Module::programs).unwrap_or_default()
     }
 
     /// The selected events.

@@ -32,6 +32,9 @@ pub struct FilterStats {
     pub filtered_in_kernel: u64,
     /// ... of which the kernel emitted.
     pub emitted: u64,
+    /// Judgements (at syscall entry or final) that reused the task's cached scope verdict
+    /// instead of looking the scope up again (see docs/architecture.md).
+    pub scope_cache_hits: u64,
 }
 
 /// The host pid namespace (the tracer's) and the time now, in the clock of
@@ -259,6 +262,7 @@ pub(crate) fn stats(module: &Module) -> FilterStats {
         judged: get(0),
         filtered_in_kernel: get(1),
         emitted: get(2),
+        scope_cache_hits: get(3),
     }
 }
 

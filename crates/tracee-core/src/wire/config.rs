@@ -105,6 +105,8 @@ impl Lifecycle {
                 (&["dev"], I),
                 (&["inode"], I),
                 (&["inode_mode"], I),
+                (&["ctime"], I),
+                (&["stdin_type"], I),
             ],
             Lifecycle::Fork => &[
                 (&["parent_tid"], I),
