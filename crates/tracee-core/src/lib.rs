@@ -20,6 +20,7 @@ mod filter_catalog;
 /// its `EventCatalog`, and [`tracer::TracerBuilder::policies`] installs a `PolicySet`.
 pub use tracee_filters as filters;
 pub mod output;
+pub mod signatures;
 pub mod tracer;
 pub mod wire;
 
