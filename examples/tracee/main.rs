@@ -4,7 +4,9 @@
 //! sudo cargo run --example tracee -- --events openat,execve [--output table|json] [--duration SECS]
 //! sudo cargo run --example tracee -- --scope comm=cat --events openat --events 'openat.data.pathname=/etc/*'
 //! sudo cargo run --example tracee -- --policy policy.yaml [--policy dir/]
+//! sudo cargo run --example tracee -- --signatures [--events ...] [--output json]
 //! cargo run --example tracee -- list [PATTERN|tag=T] [--json]
+//! cargo run --example tracee -- signatures
 //! ```
 
 mod list;
@@ -15,7 +17,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use tracee_core::filters::{policy_from_flags, PolicySet};
 use tracee_core::output::{JsonPrinter, TablePrinter};
+use tracee_core::signatures::{builtin, SignatureEngine};
 use tracee_core::tracer::Tracer;
 
 #[derive(Parser, Debug)]
@@ -43,6 +47,10 @@ struct Cli {
     /// Stop after this many seconds instead of waiting for Ctrl-C.
     #[arg(long)]
     duration: Option<f64>,
+    /// Run the built-in signatures (TRC-1..TRC-7) and print their detections; events are
+    /// printed too when --events, --scope or --policy select some.
+    #[arg(long)]
+    signatures: bool,
     /// Log the BTF resolution report and attach details.
     #[arg(long)]
     debug: bool,
@@ -52,6 +60,8 @@ struct Cli {
 enum Command {
     /// List the events the tracer knows (Event | Sets | Arguments).
     List(list::ListArgs),
+    /// List the built-in signatures (ID | Name | Version | Severity | Description).
+    Signatures,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,34 +78,54 @@ fn main() -> anyhow::Result<()> {
         "warn"
     }))
     .init();
-    if let Some(Command::List(args)) = cli.command {
-        return list::run(args);
+    match cli.command {
+        Some(Command::List(args)) => return list::run(args),
+        Some(Command::Signatures) => return list_signatures(),
+        None => {}
     }
 
-    let mut builder = Tracer::builder();
+    let mut policies = PolicySet::new();
+    let catalog = tracee_core::events::Catalog::builtin();
     if !cli.policy.is_empty() {
         anyhow::ensure!(
             cli.scope.is_empty() && cli.events.is_empty(),
             "--policy cannot be combined with --scope or --events"
         );
-        let catalog = tracee_core::events::Catalog::builtin();
-        let mut policies = Vec::new();
         for path in &cli.policy {
-            policies.extend(tracee_core::filters::policies_from_path(&catalog, path)?);
+            for p in tracee_core::filters::policies_from_path(&catalog, path)? {
+                policies.push(p)?;
+            }
         }
-        builder = builder.policies(tracee_core::filters::PolicySet::from_policies(policies)?);
-    } else {
+    } else if !cli.signatures || !cli.events.is_empty() || !cli.scope.is_empty() {
         let events = if cli.events.is_empty() {
             vec!["execve,openat".to_string()]
         } else {
             cli.events.clone()
         };
-        let catalog = tracee_core::events::Catalog::builtin();
-        let policy = tracee_core::filters::policy_from_flags(&catalog, "cli", &cli.scope, &events)?;
-        builder = builder.policies(tracee_core::filters::PolicySet::from_policies([policy])?);
+        policies.push(policy_from_flags(&catalog, "cli", &cli.scope, &events)?)?;
+    }
+    // Events matched by the user's policies are printed; the signatures' own policy (the last
+    // bit) only feeds the engine.
+    let printed: u64 = match policies.len() {
+        0 => 0,
+        n => u64::MAX >> (64 - n),
+    };
+    let mut engine = None;
+    if cli.signatures {
+        let e = SignatureEngine::new(builtin::all())?;
+        e.validate(&catalog)?;
+        let events = [e.events().join(",")];
+        policies.push(policy_from_flags(
+            &catalog,
+            "signatures",
+            &[""; 0],
+            &events,
+        )?)?;
+        engine = Some(e);
     }
     let tracer = Arc::new(
-        builder
+        Tracer::builder()
+            .policies(policies)
             .build()
             .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
     );
@@ -122,13 +152,24 @@ fn main() -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let table = TablePrinter::new();
-    if cli.output == Output::Table {
+    if cli.output == Output::Table && printed != 0 {
         table.write_header(&mut out)?;
     }
     for ev in tracer.events() {
-        match cli.output {
-            Output::Table => table.write_event(&mut out, &ev)?,
-            Output::Json => JsonPrinter.write_event(&mut out, &ev)?,
+        if ev.header.matched_policies & printed != 0 {
+            match cli.output {
+                Output::Table => table.write_event(&mut out, &ev)?,
+                Output::Json => JsonPrinter.write_event(&mut out, &ev)?,
+            }
+        }
+        for finding in engine.iter_mut().flat_map(|e| e.process(&ev)) {
+            match cli.output {
+                Output::Table => writeln!(out, "{finding}\n")?,
+                Output::Json => {
+                    serde_json::to_writer(&mut out, &finding)?;
+                    writeln!(out)?;
+                }
+            }
         }
         // Live output: flush when nothing else is queued.
         if tracer.raw_events().is_some_and(|rx| rx.is_empty()) {
@@ -147,6 +188,41 @@ fn main() -> anyhow::Result<()> {
         eprintln!(
             "filters: {} judged in the kernel, {} dropped there, {} dropped after decoding",
             kernel.judged, kernel.filtered_in_kernel, userspace
+        );
+    }
+    if let Some(e) = &engine {
+        let fired: Vec<String> = e
+            .counts()
+            .filter(|&(_, n)| n > 0)
+            .map(|(id, n)| format!("{id}: {n}"))
+            .collect();
+        eprintln!(
+            "detections: {}",
+            if fired.is_empty() {
+                "none".into()
+            } else {
+                fired.join(", ")
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Like Tracee's `--list`: ID NAME VERSION SEVERITY DESCRIPTION.
+fn list_signatures() -> anyhow::Result<()> {
+    let e = SignatureEngine::new(builtin::all())?;
+    println!(
+        "{:<7} {:<34} {:<8} {:<9} DESCRIPTION",
+        "ID", "NAME", "VERSION", "SEVERITY"
+    );
+    for m in e.signatures() {
+        println!(
+            "{:<7} {:<34} {:<8} {:<9} {}",
+            m.id,
+            m.name,
+            m.version,
+            m.severity.to_string(),
+            m.description
         );
     }
     Ok(())
