@@ -486,9 +486,24 @@ impl Bundle {
         })
     }
 
-    /// What errors call this bundle: its file, or `<embedded bundle>`.
+    /// What errors and resolver reports call this bundle: its file, `<bundle>`, `<embedded
+    /// bundle>` or what [`Bundle::with_origin`] set.
     pub fn origin(&self) -> &Path {
         &self.origin
+    }
+
+    /// Renames the bundle in errors and reports, e.g. an embedded bundle after the file it was
+    /// built from.
+    ///
+    /// ```
+    /// use tracee_btf::bundle::{Bundle, BundleBuilder};
+    /// let b = Bundle::from_vec(BundleBuilder::new().build()?)?.with_origin("embedded btf/x.btfbundle");
+    /// assert_eq!(b.origin().to_str(), Some("embedded btf/x.btfbundle"));
+    /// # Ok::<(), tracee_btf::bundle::BundleError>(())
+    /// ```
+    pub fn with_origin(mut self, origin: impl Into<PathBuf>) -> Bundle {
+        self.origin = origin.into();
+        self
     }
 
     /// All entries in key order.

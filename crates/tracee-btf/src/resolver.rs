@@ -318,6 +318,11 @@ impl BtfResolver {
         self
     }
 
+    /// The third source as configured (`None` when off).
+    pub fn bundle_source(&self) -> Option<&BundleSource> {
+        self.bundle.as_ref()
+    }
+
     /// Enables downloading as the last source.
     #[cfg(feature = "download")]
     pub fn download(mut self, options: DownloadOptions) -> Self {

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod decode;
+pub mod embedded_btf;
 mod error;
 pub mod events;
 mod filter_catalog;

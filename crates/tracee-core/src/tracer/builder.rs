@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
 use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
-use tracee_btf::resolver::{BtfResolver, Source};
+use tracee_btf::bundle::Bundle;
+use tracee_btf::resolver::{BtfResolver, ResolveError, Source};
 
 use super::policies::{self, ActivePolicies};
 use super::selection::Selection;
@@ -26,13 +27,15 @@ enum Sink {
 
 /// Configures a [`Tracer`]; from [`Tracer::builder`].
 ///
-/// Defaults: the built-in catalog; `BtfResolver::new()` (`$TRACEE_BTF_FILE`, then sysfs);
-/// a 16 MiB ring buffer drained every 10 ms without per-event wakeups; a channel of 65,536
+/// Defaults: the built-in catalog; `BtfResolver::new()` (`$TRACEE_BTF_FILE`, then sysfs),
+/// then the [embedded bundle](crate::embedded_btf) with feature `embedded-btf`; a 16 MiB ring buffer drained every 10 ms without per-event wakeups; a channel of 65,536
 /// events; the tracer's own process excluded in the kernel; matched-policies bitmap 1.
 pub struct TracerBuilder {
     catalog: Option<Catalog>,
     selectors: Vec<String>,
     resolver: Option<BtfResolver>,
+    bundle: Option<Bundle>,
+    embedded_btf: bool,
     object: Option<Arc<[u8]>>,
     ring_bytes: u32,
     wakeup: WakeupPolicy,
@@ -67,6 +70,8 @@ impl TracerBuilder {
             catalog: None,
             selectors: Vec::new(),
             resolver: None,
+            bundle: None,
+            embedded_btf: true,
             object: None,
             ring_bytes: 16 << 20,
             wakeup: WakeupPolicy::Interval(Duration::from_millis(10)),
@@ -94,10 +99,54 @@ impl TracerBuilder {
         self
     }
 
-    /// How to find the kernel's BTF (to add a bundle, a download mirror, ...).
+    /// How to find the kernel's BTF (sources on or off, a download mirror, a btfhub
+    /// directory, ...). Without a bundle source of its own, the resolver still gets the
+    /// embedded bundle (unless [`TracerBuilder::embedded_btf`] is false) or the one from
+    /// [`TracerBuilder::btf_bundle`]; see [`TracerBuilder::effective_btf_resolver`].
     pub fn btf_resolver(mut self, resolver: BtfResolver) -> Self {
         self.resolver = Some(resolver);
         self
+    }
+
+    /// Look kernels without sysfs BTF up in `bundle` (e.g. one minimized for
+    /// [`TRACEE_BPF_OBJECT`] by `cargo run --example btf -- mincore-archive`, read with
+    /// `Bundle::open` or `Bundle::from_static`). It takes the embedded bundle's place, after
+    /// `$TRACEE_BTF_FILE` and sysfs, and replaces any bundle or btfhub directory of the
+    /// resolver given to [`TracerBuilder::btf_resolver`].
+    ///
+    /// ```no_run
+    /// use tracee_btf::bundle::Bundle;
+    /// use tracee_core::tracer::Tracer;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tracer = Tracer::builder()
+    ///     .events(["execve"])
+    ///     .btf_bundle(Bundle::open("/usr/share/my-agent/tracee.btfbundle")?)
+    ///     .build()?;
+    /// println!("BTF from {}:\n{}", tracer.btf_source(), tracer.btf_report());
+    /// # Ok(()) }
+    /// ```
+    pub fn btf_bundle(mut self, bundle: Bundle) -> Self {
+        self.bundle = Some(bundle);
+        self
+    }
+
+    /// Whether the [embedded bundle](crate::embedded_btf) fills the resolver's bundle slot
+    /// when nothing else does (default true; no effect without feature `embedded-btf`).
+    pub fn embedded_btf(mut self, use_it: bool) -> Self {
+        self.embedded_btf = use_it;
+        self
+    }
+
+    /// The resolver [`TracerBuilder::build`] runs: the one given (or `BtfResolver::new()`)
+    /// with its bundle slot filled by [`TracerBuilder::btf_bundle`], else by its own
+    /// bundle or btfhub directory, else by the embedded bundle. Errors only if the embedded
+    /// bundle cannot be parsed (a build problem).
+    pub fn effective_btf_resolver(&self) -> Result<BtfResolver, TracerError> {
+        with_bundle(
+            self.resolver.clone(),
+            self.bundle.clone(),
+            self.embedded_btf,
+        )
     }
 
     /// Use another build of the tracer program (same maps and programs).
@@ -174,7 +223,8 @@ impl TracerBuilder {
             }
         }
         let sel = Selection::resolve(&catalog, &selectors, self.policies)?;
-        let resolver = self.resolver.unwrap_or_default();
+        // Moved, not cloned: a bundle read at run time owns its (possibly large) bytes.
+        let resolver = with_bundle(self.resolver, self.bundle, self.embedded_btf)?;
         let btf = resolver.resolve().map_err(TracerError::Btf)?;
         log::info!(
             "BTF from {} ({})\n{}",
@@ -252,6 +302,26 @@ impl TracerBuilder {
             policies: std::sync::RwLock::new(active),
             filtered_in_userspace: Arc::new(AtomicU64::new(0)),
         })
+    }
+}
+
+/// See [`TracerBuilder::effective_btf_resolver`].
+fn with_bundle(
+    resolver: Option<BtfResolver>,
+    bundle: Option<Bundle>,
+    embedded: bool,
+) -> Result<BtfResolver, TracerError> {
+    let resolver = resolver.unwrap_or_default();
+    if let Some(b) = bundle {
+        return Ok(resolver.bundle(b));
+    }
+    if resolver.bundle_source().is_some() || !embedded {
+        return Ok(resolver);
+    }
+    match crate::embedded_btf::bundle() {
+        Ok(Some(b)) => Ok(resolver.bundle(b)),
+        Ok(None) => Ok(resolver),
+        Err(e) => Err(TracerError::Btf(ResolveError::Bundle(e))),
     }
 }
 
