@@ -5,6 +5,7 @@
 //! sudo cargo run --example tracee -- --scope comm=cat --events openat --events 'openat.data.pathname=/etc/*'
 //! sudo cargo run --example tracee -- --policy policy.yaml [--policy dir/]
 //! sudo cargo run --example tracee -- --signatures [--events ...] [--output json]
+//! sudo cargo run --example tracee -- --events execve --btf-bundle tracee.btfbundle --no-sysfs-btf --debug
 //! cargo run --example tracee -- list [PATTERN|tag=T] [--json]
 //! cargo run --example tracee -- signatures
 //! ```
@@ -54,6 +55,13 @@ struct Cli {
     /// Log the BTF resolution report and attach details.
     #[arg(long)]
     debug: bool,
+    /// BTF bundle for kernels without /sys/kernel/btf/vmlinux (`btf mincore-archive`, see
+    /// scripts/build-btf-bundle.sh); replaces the embedded one.
+    #[arg(long)]
+    btf_bundle: Option<std::path::PathBuf>,
+    /// Ignore /sys/kernel/btf/vmlinux, as on a kernel without it (to try a bundle).
+    #[arg(long)]
+    no_sysfs_btf: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -123,9 +131,17 @@ fn main() -> anyhow::Result<()> {
         )?)?;
         engine = Some(e);
     }
+    let mut builder = Tracer::builder().policies(policies);
+    if let Some(path) = &cli.btf_bundle {
+        let bundle = tracee_btf::bundle::Bundle::open(path)
+            .with_context(|| format!("reading the BTF bundle {}", path.display()))?;
+        builder = builder.btf_bundle(bundle);
+    }
+    if cli.no_sysfs_btf {
+        builder = builder.btf_resolver(tracee_btf::resolver::BtfResolver::new().no_sysfs());
+    }
     let tracer = Arc::new(
-        Tracer::builder()
-            .policies(policies)
+        builder
             .build()
             .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
     );
