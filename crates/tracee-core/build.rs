@@ -53,6 +53,16 @@ fn main() {
             format!("embedded tracee-core {COMMITTED}"),
         ),
     };
+    // The path reaches include_bytes! through a cargo directive: it must survive both intact.
+    if path
+        .to_str()
+        .is_none_or(|p| p.chars().any(char::is_control))
+    {
+        fail(&format!(
+            "the bundle path {} must be UTF-8 without control characters",
+            path.display()
+        ));
+    }
     println!("cargo:rerun-if-changed={}", path.display());
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         fail(&format!(
