@@ -580,7 +580,8 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 	if (sv) {
 		k = &sv->scope;
 		uid = (u32)bpf_get_current_uid_gid();
-		exec_id = BPF_CORE_READ(t, self_exec_id);
+		/* a plain load through the task's BTF pointer, no probe-read call */
+		exec_id = ((struct task_struct___tr *)bpf_get_current_task_btf())->self_exec_id;
 		if (k->version == v && k->uid == uid && k->exec_id == exec_id) {
 			hit = true;
 			if (k->check_comm) {

@@ -112,9 +112,28 @@ struct tr_scope_cache {
 	char comm[16];
 };
 
+/*
+ * The header's pid-namespace numbers of a task (tr_fill_task), read with probe reads, kept
+ * while the pointers they were read through are the same: the task's own struct pid (changes
+ * only when a non-leader thread execs and takes the leader's), its group leader's, and its
+ * parent's group leader with that task's start time (a reparented task gets another parent;
+ * the start time tells a new task at a reused address apart).
+ */
+struct tr_task_cache {
+	u64 thread_pid; /* 0: empty */
+	u64 leader_pid;
+	u64 pleader;
+	u64 pleader_start;
+	u32 ns_tid;
+	u32 ns_pid;
+	u32 ns_ppid;
+	u32 pid_ns;
+};
+
 /* Per-thread state between sys_enter and sys_exit (task storage of tr_pending). */
 struct tr_saved {
 	struct tr_scope_cache scope;
+	struct tr_task_cache task;
 	u64 args[TR_MAX_ARGS];
 	u64 ts;
 	u32 nr;
@@ -290,7 +309,7 @@ static __always_inline u32 tr_pid_nr(struct pid___tr *pid)
  * reaches it re-checked each BTF pointer walk, and each check searches the kernel's BTF by
  * name (btf_nested_type_is_trusted), which made loading the object take seconds.
  */
-__noinline int tr_fill_task(struct tr_buf *b)
+__noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 {
 	struct tr_header *h;
 	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
@@ -299,9 +318,11 @@ __noinline int tr_fill_task(struct tr_buf *b)
 	struct task_struct___tr *pleader = parent->group_leader;
 	struct nsproxy___tr *nsp = t->nsproxy;
 	struct pid___tr *tpid = t->thread_pid;
-	unsigned int level = tpid->level;
+	struct pid___tr *lpid = leader->thread_pid;
+	u64 pstart = pleader->start_time;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u64 ugid = bpf_get_current_uid_gid();
+	unsigned int level;
 
 	if (!b)
 		return -1;
@@ -315,13 +336,32 @@ __noinline int tr_fill_task(struct tr_buf *b)
 	h->pid = pid_tgid >> 32;
 	h->tid = (u32)pid_tgid;
 	h->ppid = parent->tgid;
-	h->ns_tid = BPF_CORE_READ(tpid, numbers[level].nr);
-	h->ns_pid = leader == t ? h->ns_tid : tr_pid_nr(leader->thread_pid);
-	h->ns_ppid = tr_pid_nr(pleader->thread_pid);
+	if (tc && tc->thread_pid == (u64)tpid && tc->leader_pid == (u64)lpid &&
+	    tc->pleader == (u64)pleader && tc->pleader_start == pstart) {
+		h->ns_tid = tc->ns_tid;
+		h->ns_pid = tc->ns_pid;
+		h->ns_ppid = tc->ns_ppid;
+		h->pid_ns = tc->pid_ns;
+	} else {
+		level = tpid->level;
+		h->ns_tid = BPF_CORE_READ(tpid, numbers[level].nr);
+		h->ns_pid = leader == t ? h->ns_tid : tr_pid_nr(lpid);
+		h->ns_ppid = tr_pid_nr(pleader->thread_pid);
+		h->pid_ns = BPF_CORE_READ(tpid, numbers[level].ns, ns.inum);
+		if (tc) {
+			tc->thread_pid = (u64)tpid;
+			tc->leader_pid = (u64)lpid;
+			tc->pleader = (u64)pleader;
+			tc->pleader_start = pstart;
+			tc->ns_tid = h->ns_tid;
+			tc->ns_pid = h->ns_pid;
+			tc->ns_ppid = h->ns_ppid;
+			tc->pid_ns = h->pid_ns;
+		}
+	}
 	h->uid = (u32)ugid;
 	h->gid = ugid >> 32;
 	h->mnt_ns = nsp->mnt_ns->ns.inum;
-	h->pid_ns = BPF_CORE_READ(tpid, numbers[level].ns, ns.inum);
 	h->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 	if (bpf_probe_read_kernel_str(h->uts_name, sizeof(h->uts_name),
@@ -332,7 +372,7 @@ __noinline int tr_fill_task(struct tr_buf *b)
 
 /* The header of the event in b: per-event fields here, the task's in tr_fill_task. */
 static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 syscall,
-					   s64 ret, u64 policies, u64 ts)
+					   s64 ret, u64 policies, u64 ts, struct tr_saved *s)
 {
 	struct tr_header *h = (void *)b->data;
 
@@ -341,7 +381,7 @@ static __always_inline void tr_fill_header(struct tr_buf *b, u32 event_id, s32 s
 	h->policies = policies;
 	h->retval = ret;
 	h->syscall = syscall;
-	tr_fill_task(b);
+	tr_fill_task(b, s ? &s->task : 0);
 }
 
 /* String: u32 length (no NUL) then the bytes. An unreadable string is empty. */
@@ -696,7 +736,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 		if (!policies)
 			return 0;
-		tr_fill_header(b, cfg->event_id, nr, 0, policies, s->ts);
+		tr_fill_header(b, cfg->event_id, nr, 0, policies, s->ts, s);
 		((struct tr_header *)b->data)->flags |= TR_HDR_ARGS_AT_ENTRY | TR_HDR_NO_RETURN;
 		tr_emit(b, r);
 		return 0;
@@ -755,7 +795,7 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 		if (policies) {
-			tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts);
+			tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
 			tr_emit(b, s->size);
 		}
 		bpf_map_delete_elem(&tr_entry_bufs, &tid);
@@ -771,7 +811,7 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts);
+	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
 	tr_emit(b, size);
 	return 0;
 }
@@ -909,7 +949,7 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
+	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
 	tr_emit(b, off);
 	return 0;
 }
@@ -947,7 +987,7 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
 		return 0;
-	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
+	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
 	tr_emit(b, off);
 	return 0;
 }
@@ -982,7 +1022,7 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	tr_set_counts(b, argnum, 0);
 	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (policies) {
-		tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns());
+		tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
 		tr_emit(b, off);
 	}
 	tr_f_on_exit(p);

@@ -1,5 +1,6 @@
-//! Privileged end-to-end test: an openat of a unique temporary path arrives with that path,
-//! its flags, mode and a file descriptor as return value.
+//! Privileged end-to-end tests: an openat of a unique temporary path arrives with that path,
+//! its flags, mode and a file descriptor as return value; the header's pid-namespace numbers
+//! are those of the opener's namespace, event after event (the program caches them per task).
 
 mod e2e_common;
 
@@ -61,6 +62,82 @@ fn e2e_openat_unique_path_arrives_with_flags() {
         ev.header.retval >= 0,
         "a file descriptor: {}",
         ev.header.retval
+    );
+    // In the host pid namespace the namespace numbers are the host ones.
+    assert_eq!(
+        (ev.header.ns_pid, ev.header.ns_tid, ev.header.ns_ppid),
+        (ev.header.pid, ev.header.tid, ev.header.ppid)
+    );
+}
+
+fn pid_ns_of(pid: &str) -> u32 {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("read /proc/PID/ns/pid");
+    let s = link.to_string_lossy().into_owned();
+    s.trim_start_matches("pid:[")
+        .trim_end_matches(']')
+        .parse()
+        .expect("pid:[N]")
+}
+
+#[test]
+fn e2e_openat_in_a_new_pid_namespace_carries_its_numbers() {
+    let Some(tracer) = tracer_or_skip(
+        "e2e_openat_in_a_new_pid_namespace_carries_its_numbers",
+        Tracer::builder().events(["openat"]),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("tracee-ns-{:x}", rand_u64()));
+    std::fs::write(&path, "x").expect("write");
+    let path_s = path.to_str().expect("utf-8 temp path").to_string();
+    // sh is pid 1 of a new pid namespace; it opens the file twice itself (the second event
+    // comes from the per-task cache), then a child (pid 2) opens it once more.
+    let script =
+        format!("read a < '{path_s}'; read a < '{path_s}'; /bin/cat '{path_s}' >/dev/null");
+    let status = Command::new("unshare")
+        .args(["--pid", "--fork", "/bin/sh", "-c", &script])
+        .status();
+    match status {
+        Ok(s) => assert!(s.success(), "unshare --pid --fork: {s}"),
+        Err(e) => {
+            eprintln!(
+                "SKIP e2e_openat_in_a_new_pid_namespace_carries_its_numbers: no unshare ({e})"
+            );
+            return;
+        }
+    }
+    let events = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.arg("pathname").and_then(|v| v.as_str()) == Some(&path_s),
+        |evs| evs.len() >= 3,
+    );
+    tracer.stop();
+    assert_eq!(events.len(), 3, "three opens of {path_s}: {events:#?}");
+    let ours = pid_ns_of("self");
+    let (sh1, sh2, cat) = (&events[0].header, &events[1].header, &events[2].header);
+    for h in [sh1, sh2, cat] {
+        assert_ne!(h.pid_ns, ours, "opened in another pid namespace: {h:?}");
+        assert_eq!(h.ns_tid, h.ns_pid, "single-threaded: {h:?}");
+    }
+    // As Tracee: ns_ppid is the parent's pid in the parent's own namespace (unshare's, here
+    // the host's).
+    assert_eq!(
+        (sh1.ns_pid, sh1.ns_ppid),
+        (1, sh1.ppid),
+        "sh is pid 1, its parent outside: {sh1:?}"
+    );
+    assert_eq!(
+        (sh2.pid, sh2.ns_pid, sh2.ns_ppid, sh2.pid_ns),
+        (sh1.pid, 1, sh1.ppid, sh1.pid_ns),
+        "the same task's second event"
+    );
+    assert_eq!(cat.ppid, sh1.pid, "cat is sh's child");
+    assert_eq!(
+        (cat.ns_pid, cat.ns_ppid, cat.pid_ns),
+        (2, 1, sh1.pid_ns),
+        "{cat:?}"
     );
 }
 
