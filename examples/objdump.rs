@@ -83,7 +83,12 @@ fn print_object(obj: &BpfObject) {
         if of_kind.is_empty() {
             continue;
         }
-        println!("  {} ({}) x{}:", kind, kind.raw(), of_kind.len());
+        println!(
+            "  {} ({}, {kind}) x{}:",
+            kind.const_name(),
+            kind.raw(),
+            of_kind.len()
+        );
         for r in of_kind {
             let func = r.function.as_deref().unwrap_or("?");
             println!(

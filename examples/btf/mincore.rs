@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use tracee_bpf_obj::elf::BpfObject;
+use tracee_bpf_obj::elf::CoreObject;
 use tracee_btf::bundle::{BtfKey, BundleBuilder};
-use tracee_btf::core::{BtfGen, CoreRelo, CoreReloKind};
+use tracee_btf::core::BtfGen;
 use tracee_btf::Btf;
 
 #[derive(clap::Args)]
@@ -40,23 +40,6 @@ pub struct MincoreArchiveArgs {
     preset: u32,
 }
 
-/// The object's CO-RE relocation records in tracee-btf's terms.
-pub fn core_relos(obj: &BpfObject) -> anyhow::Result<Vec<CoreRelo>> {
-    obj.core_relos()
-        .iter()
-        .map(|r| {
-            let kind = CoreReloKind::from_raw(r.kind().raw())
-                .with_context(|| format!("unknown relocation kind {}", r.kind().raw()))?;
-            Ok(CoreRelo::new(
-                r.insn_off,
-                r.type_id(),
-                r.access.clone(),
-                kind,
-            ))
-        })
-        .collect()
-}
-
 fn is_elf(p: &Path) -> bool {
     let mut magic = [0u8; 4];
     std::fs::File::open(p)
@@ -66,17 +49,19 @@ fn is_elf(p: &Path) -> bool {
 }
 
 struct LoadedObject {
-    obj: BpfObject,
-    relos: Vec<CoreRelo>,
+    name: String,
+    obj: CoreObject,
 }
 
 fn load_object(p: &Path) -> anyhow::Result<LoadedObject> {
-    let obj = BpfObject::from_path(p).with_context(|| format!("reading {}", p.display()))?;
-    let relos = core_relos(&obj)?;
-    if obj.btf().is_none() && !relos.is_empty() {
+    let obj = CoreObject::from_path(p).with_context(|| format!("reading {}", p.display()))?;
+    if obj.btf().is_none() && !obj.relos().is_empty() {
         bail!("{} has CO-RE relocations but no .BTF", p.display());
     }
-    Ok(LoadedObject { obj, relos })
+    Ok(LoadedObject {
+        name: p.display().to_string(),
+        obj,
+    })
 }
 
 /// Minimizes `target` for `objects`; returns the raw BTF and a one-line summary.
@@ -85,11 +70,11 @@ fn minimize(target: &Btf, objects: &[LoadedObject]) -> anyhow::Result<(Vec<u8>, 
     let mut failed = 0;
     for o in objects {
         let Some(local) = o.obj.btf() else { continue };
-        let results = gen.add_object(local, &o.relos)?;
-        for (r, res) in o.relos.iter().zip(&results) {
+        let results = gen.add_object(local, o.obj.relos())?;
+        for (r, res) in o.obj.relos().iter().zip(&results) {
             if let Err(e) = res {
                 failed += 1;
-                log::warn!("{}: {} relocation not resolved: {e}", o.obj.name(), r.kind);
+                log::warn!("{}: {} relocation not resolved: {e}", o.name, r.kind);
             }
         }
     }

@@ -29,18 +29,6 @@ pub enum RelocateError {
         /// Object name.
         object: String,
     },
-    /// A relocation record has a kind this library does not know.
-    #[error("object {object}: relocation in {section} at insn offset {insn_off} has unknown kind {kind}")]
-    UnknownKind {
-        /// Object name.
-        object: String,
-        /// ELF section.
-        section: String,
-        /// Instruction offset.
-        insn_off: u32,
-        /// Raw kind.
-        kind: u32,
-    },
     /// Minimization failed on the target BTF.
     #[error("minimizing BTF for object {object}: {source}")]
     Minimize {
@@ -94,26 +82,8 @@ impl RelocationReport {
 }
 
 /// The object's relocation records in tracee-btf's terms, in `.BTF.ext` order.
-pub fn core_relos(obj: &BpfObject) -> Result<Vec<CoreRelo>, RelocateError> {
-    obj.core_relos()
-        .iter()
-        .map(|r| {
-            let kind = CoreReloKind::from_raw(r.kind().raw()).ok_or_else(|| {
-                RelocateError::UnknownKind {
-                    object: obj.name().to_string(),
-                    section: r.section.clone(),
-                    insn_off: r.insn_off,
-                    kind: r.kind().raw(),
-                }
-            })?;
-            Ok(CoreRelo::new(
-                r.insn_off,
-                r.type_id(),
-                r.access.clone(),
-                kind,
-            ))
-        })
-        .collect()
+pub fn core_relos(obj: &BpfObject) -> Vec<CoreRelo> {
+    obj.core_relos().iter().map(|r| r.to_core()).collect()
 }
 
 fn local_btf(obj: &BpfObject) -> Result<Option<&Btf>, RelocateError> {
@@ -131,7 +101,7 @@ pub fn relocate(obj: &BpfObject, target: &Btf) -> Result<RelocationReport, Reloc
     let Some(local) = local_btf(obj)? else {
         return Ok(RelocationReport::default());
     };
-    let relos = core_relos(obj)?;
+    let relos = core_relos(obj);
     let report = core_relo::relocate_all(local, target, &relos);
     Ok(RelocationReport {
         entries: obj
@@ -153,7 +123,7 @@ pub fn relocate(obj: &BpfObject, target: &Btf) -> Result<RelocationReport, Reloc
 
 /// The minimal BTF `obj` needs from `target` (`bpftool gen min_core_btf TARGET OUT OBJ`).
 pub fn min_core_btf(obj: &BpfObject, target: &Btf) -> Result<core_relo::Minimized, RelocateError> {
-    let relos = core_relos(obj)?;
+    let relos = core_relos(obj);
     let empty;
     let local = match local_btf(obj)? {
         Some(b) => b,

@@ -126,9 +126,7 @@ fn compare_with_libbpf(
         let expected = match theirs {
             LibbpfOutcome::Failed => Outcome::Error,
             LibbpfOutcome::Poisoned => Outcome::Poisoned,
-            LibbpfOutcome::Patched(v)
-                if r.kind().raw() == CoreReloKind::TypeIdTarget.raw() && *v != 0 =>
-            {
+            LibbpfOutcome::Patched(v) if r.kind() == CoreReloKind::TypeIdTarget && *v != 0 => {
                 let t = target
                     .type_by_id(*v as u32)
                     .expect("libbpf's target id exists");

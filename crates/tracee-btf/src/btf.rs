@@ -65,6 +65,8 @@ pub struct Btf {
     layout: Vec<KindLayout>,
     /// Absolute offset of each of this BTF's own records; index is `id - first_id`.
     offsets: Vec<u32>,
+    /// Raw kind of each of this BTF's own records, indexed like `offsets`.
+    kinds: Vec<u8>,
     first_id: TypeId,
     /// String offsets below this belong to the base.
     str_base: u32,
@@ -137,8 +139,10 @@ impl Btf {
         };
         let file = File::open(path).map_err(io)?;
         // SAFETY: the map is read-only and private to this Btf. A file truncated underneath us
-        // would fault; sysfs and archive files are not rewritten in place.
-        let bytes = match unsafe { memmap2::Mmap::map(&file) } {
+        // would fault; sysfs and archive files are not rewritten in place. A private mapping
+        // because sysfs refuses shared ones of vmlinux (kernels from 6.16 map it at all),
+        // which saves copying it.
+        let bytes = match unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) } {
             Ok(map) if !map.is_empty() => Bytes::Mapped(map),
             // sysfs files on older kernels cannot be mapped, and report no size.
             _ => {
@@ -178,7 +182,7 @@ impl Btf {
         let str_total = str_base.checked_add(str_len).ok_or(BtfError::BadHeader {
             reason: "string sections of base and split BTF exceed 4 GiB".into(),
         })?;
-        let offsets = index::build(&IndexInput {
+        let index::Records { offsets, kinds } = index::build(&IndexInput {
             data: &bytes,
             endian,
             types: sections.types,
@@ -194,6 +198,7 @@ impl Btf {
             strings: sections.strings,
             layout,
             offsets,
+            kinds,
             first_id,
             str_base,
             base,
@@ -400,6 +405,58 @@ impl Btf {
         &rest[..end]
     }
 
+    /// Whether the name at `offset` is exactly `name`, without measuring it first (most
+    /// names differ in their first byte).
+    #[inline]
+    pub(crate) fn name_eq(&self, offset: u32, name: &[u8]) -> bool {
+        if offset < self.str_base {
+            if let Some(base) = &self.base {
+                return base.name_eq(offset, name);
+            }
+        }
+        let start = (offset - self.str_base) as usize;
+        match self.raw_strings().get(start..) {
+            Some(rest) => rest.starts_with(name) && rest.get(name.len()).is_none_or(|&c| c == 0),
+            None => name.is_empty(),
+        }
+    }
+
+    /// The first four bytes of the name at `offset`, NUL-padded after its end (or all NULs
+    /// when the offset is out of range): a cheap key to rule names out before reading them.
+    #[inline]
+    pub(crate) fn name_prefix(&self, offset: u32) -> [u8; 4] {
+        if offset < self.str_base {
+            if let Some(base) = &self.base {
+                return base.name_prefix(offset);
+            }
+        }
+        let strs = self.raw_strings();
+        let start = (offset - self.str_base) as usize;
+        let mut out = [0u8; 4];
+        match strs.get(start..start.saturating_add(4)) {
+            Some(b) => {
+                let w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                // Lowest zero byte: its high bit is the lowest set bit of `z`.
+                let z = w.wrapping_sub(0x0101_0101) & !w & 0x8080_8080;
+                let keep = if z == 0 {
+                    u32::MAX
+                } else {
+                    (1u32 << z.trailing_zeros()).wrapping_sub(1) >> 7
+                };
+                out = (w & keep).to_le_bytes();
+            }
+            None => {
+                for (o, &c) in out.iter_mut().zip(strs.get(start..).unwrap_or(&[])) {
+                    if c == 0 {
+                        break;
+                    }
+                    *o = c;
+                }
+            }
+        }
+        out
+    }
+
     /// Total string bytes addressable, base included.
     pub(crate) fn str_total(&self) -> u32 {
         self.str_base + (self.strings.1 - self.strings.0) as u32
@@ -439,6 +496,11 @@ impl Btf {
 
     pub(crate) fn own_offsets(&self) -> &[u32] {
         &self.offsets
+    }
+
+    /// Raw kinds of this BTF's own records, indexed like [`Btf::own_offsets`].
+    pub(crate) fn own_kinds(&self) -> &[u8] {
+        &self.kinds
     }
 
     /// Follows typedefs, `const`/`volatile`/`restrict` and type tags to the underlying type.

@@ -21,12 +21,18 @@ pub(crate) struct IndexInput<'a> {
 }
 
 /// Returns the absolute offset of every type record, in id order.
-pub(crate) fn build(input: &IndexInput<'_>) -> Result<Vec<u32>, BtfError> {
-    let offsets = match input.endian {
-        Endian::Little => build_with::<true>(input)?,
-        Endian::Big => build_with::<false>(input)?,
-    };
-    Ok(offsets)
+pub(crate) fn build(input: &IndexInput<'_>) -> Result<Records, BtfError> {
+    match input.endian {
+        Endian::Little => build_with::<true>(input),
+        Endian::Big => build_with::<false>(input),
+    }
+}
+
+/// What the walk over the records keeps: each record's absolute offset and raw kind (the kind
+/// lets scans for types of some kinds skip the others without touching their records).
+pub(crate) struct Records {
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) kinds: Vec<u8>,
 }
 
 /// What the walk reports about each string offset and type reference it passes.
@@ -168,15 +174,20 @@ fn kind_table(layout: &[KindLayout]) -> [KindInfo; 32] {
 }
 
 // Monomorphised per byte order so the hot loops have no endianness branch.
-fn build_with<const LE: bool>(input: &IndexInput<'_>) -> Result<Vec<u32>, BtfError> {
+fn build_with<const LE: bool>(input: &IndexInput<'_>) -> Result<Records, BtfError> {
     let table = kind_table(input.layout);
     let mut maxima = Maxima::default();
-    let offsets = record_offsets::<LE>(input, &table, &mut maxima)?;
-    let last_id = (input.first_id + offsets.len() as u32).wrapping_sub(1);
+    let records = record_offsets::<LE>(input, &table, &mut maxima)?;
+    let last_id = (input.first_id + records.offsets.len() as u32).wrapping_sub(1);
     if maxima.out_of_range(input.str_total, last_id) {
-        check_refs::<LE, _>(input, &table, &offsets, &mut Exact::new(input, last_id))?;
+        check_refs::<LE, _>(
+            input,
+            &table,
+            &records.offsets,
+            &mut Exact::new(input, last_id),
+        )?;
     }
-    Ok(offsets)
+    Ok(records)
 }
 
 /// Checks the string offsets and type references inside records (members, parameters,
@@ -215,12 +226,13 @@ fn record_offsets<const LE: bool>(
     input: &IndexInput<'_>,
     table: &[KindInfo; 32],
     prefix: &mut Maxima,
-) -> Result<Vec<u32>, BtfError> {
+) -> Result<Records, BtfError> {
     let (start, end) = input.types;
     let sec = &input.data[start..end];
     // Kernel BTF averages about 25 bytes a record; reserving close to the real count avoids
     // regrowing a vector of a hundred thousand entries.
     let mut offsets: Vec<u32> = Vec::with_capacity(sec.len() / 24 + 16);
+    let mut kinds: Vec<u8> = Vec::with_capacity(offsets.capacity());
     let ref_kinds: u32 = table
         .iter()
         .enumerate()
@@ -268,6 +280,7 @@ fn record_offsets<const LE: bool>(
             });
         }
         offsets.push(pos as u32);
+        kinds.push(raw_kind);
         off += rec_len;
     }
     let max = u64::from(u32::MAX) - u64::from(input.first_id);
@@ -277,7 +290,7 @@ fn record_offsets<const LE: bool>(
             max,
         });
     }
-    Ok(offsets)
+    Ok(Records { offsets, kinds })
 }
 
 /// Reports every string offset and type reference of every record to `refs`.

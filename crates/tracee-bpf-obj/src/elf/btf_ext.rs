@@ -138,75 +138,8 @@ impl BtfExt {
     /// groups with zero records or more records than bytes.
     pub fn parse(data: &[u8], big_endian: bool) -> Result<BtfExt, ObjectError> {
         let r = Reader { data, big_endian };
-        if data.len() < 8 {
-            return Err(ObjectError::ext(
-                0,
-                format!("{} bytes is too short for a header", data.len()),
-            ));
-        }
-        let magic_raw = [data[0], data[1]];
-        let magic = if big_endian {
-            u16::from_be_bytes(magic_raw)
-        } else {
-            u16::from_le_bytes(magic_raw)
-        };
-        if magic != BTF_EXT_MAGIC {
-            let hint = if magic.swap_bytes() == BTF_EXT_MAGIC {
-                " (byte order differs from the ELF header's)"
-            } else {
-                ""
-            };
-            return Err(ObjectError::ext(
-                0,
-                format!("bad magic {magic:#06x}, expected {BTF_EXT_MAGIC:#06x}{hint}"),
-            ));
-        }
-        let version = data[2];
-        let flags = data[3];
-        if version != 1 {
-            return Err(ObjectError::ext(
-                2,
-                format!("unsupported version {version}"),
-            ));
-        }
-        if flags != 0 {
-            return Err(ObjectError::ext(3, format!("unsupported flags {flags:#x}")));
-        }
-        let hdr_len = r.u32(4, "hdr_len")?;
-        let hdr = hdr_len as usize;
-        if hdr < HDR_MIN {
-            return Err(ObjectError::ext(
-                4,
-                format!("hdr_len {hdr_len} is below the minimum {HDR_MIN}"),
-            ));
-        }
-        if hdr > data.len() {
-            return Err(ObjectError::ext(
-                4,
-                format!("hdr_len {hdr_len} exceeds the section size {}", data.len()),
-            ));
-        }
-        let has_core = hdr >= HDR_WITH_CORE;
-        let header = BtfExtHeader {
-            magic,
-            version,
-            flags,
-            hdr_len,
-            func_info_off: r.u32(8, "func_info_off")?,
-            func_info_len: r.u32(12, "func_info_len")?,
-            line_info_off: r.u32(16, "line_info_off")?,
-            line_info_len: r.u32(20, "line_info_len")?,
-            core_relo_off: if has_core {
-                r.u32(24, "core_relo_off")?
-            } else {
-                0
-            },
-            core_relo_len: if has_core {
-                r.u32(28, "core_relo_len")?
-            } else {
-                0
-            },
-        };
+        let header = parse_header(&r)?;
+        let hdr = header.hdr_len as usize;
         let func_info = parse_table(
             &r,
             hdr,
@@ -237,27 +170,7 @@ impl BtfExt {
                 })
             },
         )?;
-        let core_relos = if has_core {
-            parse_table(
-                &r,
-                hdr,
-                header.core_relo_off,
-                header.core_relo_len,
-                "core_relo",
-                16,
-                |r, o| {
-                    Some(CoreReloRecord {
-                        insn_off: r.u32_at(o)?,
-                        type_id: r.u32_at(o + 4)?,
-                        access_str_off: r.u32_at(o + 8)?,
-                        kind: r.u32_at(o + 12)?,
-                        ext_offset: o,
-                    })
-                },
-            )?
-        } else {
-            Vec::new()
-        };
+        let core_relos = core_relo_table(&r, &header)?;
         Ok(BtfExt {
             header,
             func_info,
@@ -282,6 +195,118 @@ impl BtfExt {
     pub fn core_relos(&self) -> &[ExtSection<CoreReloRecord>] {
         &self.core_relos
     }
+}
+
+/// Reads and checks the header (libbpf's `btf_ext_parse` rules).
+fn parse_header(r: &Reader<'_>) -> Result<BtfExtHeader, ObjectError> {
+    let data = r.data;
+    let big_endian = r.big_endian;
+    if data.len() < 8 {
+        return Err(ObjectError::ext(
+            0,
+            format!("{} bytes is too short for a header", data.len()),
+        ));
+    }
+    let magic_raw = [data[0], data[1]];
+    let magic = if big_endian {
+        u16::from_be_bytes(magic_raw)
+    } else {
+        u16::from_le_bytes(magic_raw)
+    };
+    if magic != BTF_EXT_MAGIC {
+        let hint = if magic.swap_bytes() == BTF_EXT_MAGIC {
+            " (byte order differs from the ELF header's)"
+        } else {
+            ""
+        };
+        return Err(ObjectError::ext(
+            0,
+            format!("bad magic {magic:#06x}, expected {BTF_EXT_MAGIC:#06x}{hint}"),
+        ));
+    }
+    let version = data[2];
+    let flags = data[3];
+    if version != 1 {
+        return Err(ObjectError::ext(
+            2,
+            format!("unsupported version {version}"),
+        ));
+    }
+    if flags != 0 {
+        return Err(ObjectError::ext(3, format!("unsupported flags {flags:#x}")));
+    }
+    let hdr_len = r.u32(4, "hdr_len")?;
+    let hdr = hdr_len as usize;
+    if hdr < HDR_MIN {
+        return Err(ObjectError::ext(
+            4,
+            format!("hdr_len {hdr_len} is below the minimum {HDR_MIN}"),
+        ));
+    }
+    if hdr > data.len() {
+        return Err(ObjectError::ext(
+            4,
+            format!("hdr_len {hdr_len} exceeds the section size {}", data.len()),
+        ));
+    }
+    Ok(BtfExtHeader {
+        magic,
+        version,
+        flags,
+        hdr_len,
+        func_info_off: r.u32(8, "func_info_off")?,
+        func_info_len: r.u32(12, "func_info_len")?,
+        line_info_off: r.u32(16, "line_info_off")?,
+        line_info_len: r.u32(20, "line_info_len")?,
+        core_relo_off: if hdr >= HDR_WITH_CORE {
+            r.u32(24, "core_relo_off")?
+        } else {
+            0
+        },
+        core_relo_len: if hdr >= HDR_WITH_CORE {
+            r.u32(28, "core_relo_len")?
+        } else {
+            0
+        },
+    })
+}
+
+/// The CO-RE relocation table; empty when the header is too short to have one.
+fn core_relo_table(
+    r: &Reader<'_>,
+    header: &BtfExtHeader,
+) -> Result<Vec<ExtSection<CoreReloRecord>>, ObjectError> {
+    if (header.hdr_len as usize) < HDR_WITH_CORE {
+        return Ok(Vec::new());
+    }
+    parse_table(
+        r,
+        header.hdr_len as usize,
+        header.core_relo_off,
+        header.core_relo_len,
+        "core_relo",
+        16,
+        |r, o| {
+            Some(CoreReloRecord {
+                insn_off: r.u32_at(o)?,
+                type_id: r.u32_at(o + 4)?,
+                access_str_off: r.u32_at(o + 8)?,
+                kind: r.u32_at(o + 12)?,
+                ext_offset: o,
+            })
+        },
+    )
+}
+
+/// Only the CO-RE relocation table of `.BTF.ext` (header checked, other tables skipped):
+/// what relocation and BTFGen need.
+pub(crate) fn parse_core_relos(
+    data: &[u8],
+    big_endian: bool,
+) -> Result<Vec<ExtSection<CoreReloRecord>>, ObjectError> {
+    let r = Reader { data, big_endian };
+    let header = parse_header(&r)?;
+    core_relo_table(&r, &header)
 }
 
 fn parse_table<T>(

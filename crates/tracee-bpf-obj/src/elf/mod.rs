@@ -8,6 +8,7 @@
 //! [`Btf`]: tracee_btf::Btf
 
 mod btf_ext;
+mod core_object;
 mod core_relo;
 mod error;
 mod externs;
@@ -18,6 +19,7 @@ mod program;
 pub use self::btf_ext::{
     BtfExt, BtfExtHeader, CoreReloRecord, ExtSection, FuncInfoRecord, LineInfoRecord, BTF_EXT_MAGIC,
 };
+pub use self::core_object::CoreObject;
 pub use self::core_relo::{Accessor, CoreRelo, CoreReloKind, CoreSpec, CORE_SPEC_MAX_LEN};
 pub use self::error::ObjectError;
 pub use self::externs::{Extern, ExternKind};

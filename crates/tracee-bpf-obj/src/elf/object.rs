@@ -111,10 +111,7 @@ impl BpfObject {
     /// as libbpf derives it.
     pub fn from_path(path: impl AsRef<Path>) -> Result<BpfObject, ObjectError> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| ObjectError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let data = read_object(path)?;
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -136,18 +133,7 @@ impl BpfObject {
     }
 
     fn parse(data: Vec<u8>, name: String) -> Result<BpfObject, ObjectError> {
-        // The ELF structs need 8-byte alignment; a Vec<u8> does not promise it.
-        let words: Vec<u64>;
-        let aligned: &[u8] = if (data.as_ptr() as usize) % 8 == 0 {
-            &data
-        } else {
-            let mut w = vec![0u64; data.len().div_ceil(8)];
-            object::pod::bytes_of_slice_mut(&mut w)[..data.len()].copy_from_slice(&data);
-            words = w;
-            &object::pod::bytes_of_slice(&words)[..data.len()]
-        };
-        let parsed = Parsed::new(aligned)?;
-        let mut obj = parsed.build()?;
+        let mut obj = with_aligned(&data, |aligned| Parsed::new(aligned)?.build())?;
         obj.data = data;
         obj.name = name;
         Ok(obj)
@@ -239,6 +225,39 @@ impl BpfObject {
     }
 }
 
+/// The bytes of the object file at `path`.
+pub(super) fn read_object(path: &Path) -> Result<Vec<u8>, ObjectError> {
+    std::fs::read(path).map_err(|source| ObjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Runs `f` on `data` at an 8-byte aligned address, which the ELF structs need and a
+/// `Vec<u8>` does not promise (copying only when it is not).
+pub(super) fn with_aligned<T>(data: &[u8], f: impl FnOnce(&[u8]) -> T) -> T {
+    if (data.as_ptr() as usize) % 8 == 0 {
+        return f(data);
+    }
+    let mut words = vec![0u64; data.len().div_ceil(8)];
+    object::pod::bytes_of_slice_mut(&mut words)[..data.len()].copy_from_slice(data);
+    f(&object::pod::bytes_of_slice(&words)[..data.len()])
+}
+
+/// The section table of a BPF ELF object (`e_machine` must be `EM_BPF`).
+pub(super) fn bpf_sections(
+    data: &[u8],
+) -> Result<(Endianness, SectionTable<'_, FileHeader64<Endianness>>), ObjectError> {
+    let hdr = FileHeader64::<Endianness>::parse(data).map_err(ObjectError::elf)?;
+    let endian = hdr.endian().map_err(ObjectError::elf)?;
+    let machine = hdr.e_machine(endian);
+    if machine != elf::EM_BPF {
+        return Err(ObjectError::NotBpf { machine });
+    }
+    let sections = hdr.sections(endian, data).map_err(ObjectError::elf)?;
+    Ok((endian, sections))
+}
+
 struct Parsed<'d> {
     data: &'d [u8],
     endian: Endianness,
@@ -249,13 +268,7 @@ struct Parsed<'d> {
 
 impl<'d> Parsed<'d> {
     fn new(data: &'d [u8]) -> Result<Parsed<'d>, ObjectError> {
-        let hdr = FileHeader64::<Endianness>::parse(data).map_err(ObjectError::elf)?;
-        let endian = hdr.endian().map_err(ObjectError::elf)?;
-        let machine = hdr.e_machine(endian);
-        if machine != elf::EM_BPF {
-            return Err(ObjectError::NotBpf { machine });
-        }
-        let sections = hdr.sections(endian, data).map_err(ObjectError::elf)?;
+        let (endian, sections) = bpf_sections(data)?;
         let symbols = sections
             .symbols(endian, data, elf::SHT_SYMTAB)
             .map_err(ObjectError::elf)?;
@@ -594,7 +607,7 @@ fn sec_name(btf: &Btf, off: u32, ext_offset: usize) -> Result<String, ObjectErro
     str_at(btf, off, ext_offset, "sec_name_off")
 }
 
-fn str_at(
+pub(super) fn str_at(
     btf: &Btf,
     off: u32,
     ext_offset: usize,

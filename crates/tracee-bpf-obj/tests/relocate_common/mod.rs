@@ -70,13 +70,7 @@ pub fn objects() -> Vec<PathBuf> {
 }
 
 pub fn core_relos(obj: &BpfObject) -> Vec<CoreRelo> {
-    obj.core_relos()
-        .iter()
-        .map(|r| {
-            let kind = CoreReloKind::from_raw(r.kind().raw()).expect("known kind");
-            CoreRelo::new(r.insn_off, r.type_id(), r.access.clone(), kind)
-        })
-        .collect()
+    obj.core_relos().iter().map(|r| r.to_core()).collect()
 }
 
 /// A relocation outcome that can be compared across target BTFs: type ids of

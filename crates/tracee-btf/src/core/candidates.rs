@@ -5,7 +5,7 @@
 //! essential name, and names that carry a flavor suffix themselves (rare in kernel BTF) are
 //! found through a small side table built once per target from its string section.
 
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap};
 
 use super::{essential_name, is_any_enum, kind_core_compat};
 use crate::index::field;
@@ -71,35 +71,47 @@ impl<'t> CandidateCache<'t> {
         if wanted.is_empty() {
             return;
         }
+        let mut prefixes = PrefixFilter::new();
+        for ess in wanted.keys() {
+            prefixes.add_essential(ess);
+        }
         let mut chain = Vec::new();
         let mut cur = Some(self.target);
         while let Some(b) = cur {
             chain.push(b);
             cur = b.base().map(|a| &**a);
         }
+        // Two passes: gathering the positions of wanted kinds first (from the index's kind
+        // bytes, without touching other records) leaves the second pass with independent
+        // loads of records and names, which the CPU overlaps instead of waiting for each.
+        let mut named: Vec<u32> = Vec::new();
         for b in chain.into_iter().rev() {
             let data = b.data();
             let endian = b.endian();
             let first = b.first_id();
-            for (pos, &off) in b.own_offsets().iter().enumerate() {
-                let info = field(data, off as usize + 4, endian);
-                let raw_kind = ((info >> 24) & 0x1f) as usize;
-                if !kinds[raw_kind] {
-                    continue;
-                }
-                let name_off = field(data, off as usize, endian);
-                if name_off == 0 {
+            let offsets = b.own_offsets();
+            named.clear();
+            named.resize(offsets.len() + 1, 0);
+            let mut n = 0;
+            for (pos, &k) in b.own_kinds().iter().enumerate() {
+                named[n] = pos as u32;
+                n += usize::from(kinds[usize::from(k & 31)]);
+            }
+            for &pos in &named[..n] {
+                let off = offsets[pos as usize] as usize;
+                let name_off = field(data, off, endian);
+                if name_off == 0 || !prefixes.may_match(b.name_prefix(name_off)) {
                     continue;
                 }
                 let name = b.name_bytes(name_off);
                 let Some(locals) = wanted.get(essential_bytes(name)) else {
                     continue;
                 };
-                let tkind = Kind::from_raw(raw_kind as u8);
+                let tkind = Kind::from_raw(b.own_kinds()[pos as usize]);
                 for &(lid, lkind) in locals {
                     if kind_core_compat(tkind, lkind) {
                         if let Some(l) = self.lists.get_mut(&lid) {
-                            l.push(first + pos as u32);
+                            l.push(first + pos);
                         }
                     }
                 }
@@ -185,6 +197,46 @@ fn flavored_names(btf: &Btf) -> HashMap<&str, Vec<&str>> {
     map
 }
 
+/// A bitmap over the first four bytes of the names a candidate scan looks for, so that most
+/// target names are rejected without measuring, hashing or comparing them.
+struct PrefixFilter {
+    bits: Box<[u64; 1024]>,
+}
+
+impl PrefixFilter {
+    fn new() -> PrefixFilter {
+        PrefixFilter {
+            bits: Box::new([0; 1024]),
+        }
+    }
+
+    fn slot(prefix: [u8; 4]) -> usize {
+        (u32::from_le_bytes(prefix).wrapping_mul(0x9e37_79b1) >> 16) as usize
+    }
+
+    fn set(&mut self, prefix: [u8; 4]) {
+        let s = Self::slot(prefix);
+        self.bits[s / 64] |= 1 << (s % 64);
+    }
+
+    /// Admits the prefixes of `ess` itself and of any flavor of it (`ess___x`): for names
+    /// shorter than four bytes the prefix continues with NULs or with the separator.
+    fn add_essential(&mut self, ess: &[u8]) {
+        let mut nul = [0u8; 4];
+        let mut sep = [b'_'; 4];
+        let n = ess.len().min(4);
+        nul[..n].copy_from_slice(&ess[..n]);
+        sep[..n].copy_from_slice(&ess[..n]);
+        self.set(nul);
+        self.set(sep);
+    }
+
+    fn may_match(&self, prefix: [u8; 4]) -> bool {
+        let s = Self::slot(prefix);
+        self.bits[s / 64] & (1 << (s % 64)) != 0
+    }
+}
+
 /// [`essential_name`] on raw bytes.
 fn essential_bytes(b: &[u8]) -> &[u8] {
     let n = b.len();
@@ -214,6 +266,8 @@ fn essential_bytes(b: &[u8]) -> &[u8] {
 pub(crate) struct Shapes<'t> {
     btf: &'t Btf,
     memo: HashMap<TypeId, u64>,
+    /// Seeded once per instance: equal shapes hash equally within it.
+    hasher: DefaultHashBuilder,
 }
 
 impl<'t> Shapes<'t> {
@@ -221,21 +275,24 @@ impl<'t> Shapes<'t> {
         Shapes {
             btf,
             memo: HashMap::new(),
+            hasher: DefaultHashBuilder::default(),
         }
     }
 
-    /// A hash of `id`'s by-value closure (names by content, pointees ignored).
+    /// A hash of `id`'s by-value closure (pointees ignored). Names are hashed by string
+    /// offset: equal offsets are equal names, and equal names at different offsets only cost
+    /// a missed merge.
     pub(crate) fn of(&mut self, id: TypeId) -> u64 {
         self.hash(id, 0)
     }
 
     fn hash(&mut self, id: TypeId, depth: u32) -> u64 {
-        use std::hash::Hasher;
+        use std::hash::{BuildHasher, Hasher};
         if let Some(&h) = self.memo.get(&id) {
             return h;
         }
-        // SipHash with fixed keys: equal shapes hash equally, 64 bits make collisions moot.
-        let mut h2 = std::collections::hash_map::DefaultHasher::new();
+        // 64 bits with a per-run random seed make collisions moot.
+        let mut h2 = self.hasher.build_hasher();
         let btf = self.btf;
         let Ok(t) = btf.type_by_id(id) else {
             h2.write_u32(id);
@@ -249,8 +306,7 @@ impl<'t> Shapes<'t> {
             return h2.finish();
         }
         h2.write_u32(t.info());
-        h2.write(btf.name_bytes(t.name_off()));
-        h2.write_u8(0);
+        h2.write_u32(t.name_off());
         let rec = t.record_bytes();
         let big = btf.is_big_endian();
         let word = |off: usize| -> u32 {
@@ -270,8 +326,7 @@ impl<'t> Shapes<'t> {
                 h2.write_u32(c.size());
                 for i in 0..usize::from(c.vlen()) {
                     let base = 12 + 12 * i;
-                    h2.write(btf.name_bytes(word(base)));
-                    h2.write_u8(0);
+                    h2.write_u32(word(base));
                     h2.write_u32(word(base + 8));
                     let sub = self.hash(word(base + 4), depth + 1);
                     h2.write_u64(sub);
@@ -282,14 +337,8 @@ impl<'t> Shapes<'t> {
                 let e = self.hash(a.elem_type(), depth + 1);
                 h2.write_u64(e);
             }
-            Type::Enum(e) | Type::Enum64(e) => {
-                h2.write_u32(e.size());
-                for v in e.values() {
-                    h2.write(v.name.as_bytes());
-                    h2.write_u8(0);
-                    h2.write_i64(v.value);
-                }
-            }
+            // Size, then enumerators: name offsets and values.
+            Type::Enum(_) | Type::Enum64(_) => h2.write(&rec[8.min(rec.len())..]),
             Type::FuncProto(_)
             | Type::Func(_)
             | Type::Var(_)

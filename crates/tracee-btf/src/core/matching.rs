@@ -384,12 +384,7 @@ impl<'l, 't> Matcher<'l, 't> {
             let base = 12 + 12 * i;
             let name_off = word(base);
             let mtype = word(base + 4);
-            let name = if name_off == 0 {
-                &[][..]
-            } else {
-                self.targ.name_bytes(name_off)
-            };
-            if name.is_empty() {
+            if name_off == 0 || self.targ.name_eq(name_off, b"") {
                 let raw_off = word(base + 8);
                 let bit = u64::from(if kflag {
                     raw_off & 0x00ff_ffff
@@ -403,7 +398,7 @@ impl<'l, 't> Matcher<'l, 't> {
                 }
                 spec.bit_offset -= bit;
                 spec.raw.pop();
-            } else if name == want {
+            } else if self.targ.name_eq(name_off, want) {
                 let m = tc
                     .member(i)
                     .ok_or_else(|| format!("target member {i} of [{targ_id}] missing"))?;

@@ -293,10 +293,18 @@ impl<'t> BtfGen<'t> {
         let target = self.marker.btf;
         let mut relocator = Relocator::new(local, target);
         relocator.prefetch(relos);
-        let results: Vec<Result<RelocResult, CoreError>> =
-            relos.iter().map(|r| relocator.relocate(r)).collect();
+        let mut results = Vec::with_capacity(relos.len());
+        let mut tspecs = Vec::with_capacity(relos.len());
+        for r in relos {
+            let (res, spec) = match relocator.relocate_spec(r) {
+                Ok((res, spec)) => (Ok(res), spec),
+                Err(e) => (Err(e), None),
+            };
+            results.push(res);
+            tspecs.push(spec);
+        }
         self.stats.relocations += relos.len();
-        for (relo, res) in relos.iter().zip(&results) {
+        for ((relo, res), first) in relos.iter().zip(&results).zip(tspecs) {
             let Ok(res) = res else { continue };
             if relo.kind == CoreReloKind::TypeIdLocal {
                 continue;
@@ -310,12 +318,20 @@ impl<'t> BtfGen<'t> {
             let Some(&canon) = relocator.candidates(relo.local_type_id).first() else {
                 continue;
             };
-            let Ok(lspec) = CoreSpec::parse(local, relo) else {
-                continue;
-            };
-            relocator.matcher().reset_budget();
-            let Ok(Some(tspec)) = relocator.matcher().spec_match(&lspec, canon) else {
-                continue;
+            // The first match found while relocating, unless pruning by later relocations
+            // of the same type dropped it: then match the survivor again.
+            let tspec = match first {
+                Some(spec) if spec.root_type_id == canon => spec,
+                _ => {
+                    let Ok(lspec) = CoreSpec::parse(local, relo) else {
+                        continue;
+                    };
+                    relocator.matcher().reset_budget();
+                    let Ok(Some(tspec)) = relocator.matcher().spec_match(&lspec, canon) else {
+                        continue;
+                    };
+                    tspec
+                }
             };
             let m = &mut self.marker;
             match relo.kind {

@@ -143,6 +143,27 @@ impl CoreReloKind {
         }
     }
 
+    /// The constant's name without its `BPF_CORE_` prefix (`FIELD_BYTE_OFFSET`,
+    /// `TYPE_MATCHES`, ...), as in `enum bpf_core_relo_kind`.
+    pub fn const_name(self) -> &'static str {
+        use CoreReloKind::*;
+        match self {
+            FieldByteOffset => "FIELD_BYTE_OFFSET",
+            FieldByteSize => "FIELD_BYTE_SIZE",
+            FieldExists => "FIELD_EXISTS",
+            FieldSigned => "FIELD_SIGNED",
+            FieldLshiftU64 => "FIELD_LSHIFT_U64",
+            FieldRshiftU64 => "FIELD_RSHIFT_U64",
+            TypeIdLocal => "TYPE_ID_LOCAL",
+            TypeIdTarget => "TYPE_ID_TARGET",
+            TypeExists => "TYPE_EXISTS",
+            TypeSize => "TYPE_SIZE",
+            EnumvalExists => "ENUMVAL_EXISTS",
+            EnumvalValue => "ENUMVAL_VALUE",
+            TypeMatches => "TYPE_MATCHES",
+        }
+    }
+
     /// Field-based kinds: the access string walks members and array elements.
     pub fn is_field_based(self) -> bool {
         (self as u32) <= 5
@@ -169,6 +190,7 @@ impl CoreReloKind {
     }
 }
 
+/// libbpf's short name ([`CoreReloKind::libbpf_name`]), as its log prints it.
 impl fmt::Display for CoreReloKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.libbpf_name())

@@ -105,6 +105,15 @@ impl<'l, 't> Relocator<'l, 't> {
 
     /// Resolves one relocation.
     pub fn relocate(&mut self, relo: &CoreRelo) -> Result<RelocResult, CoreError> {
+        self.relocate_spec(relo).map(|(res, _)| res)
+    }
+
+    /// [`Relocator::relocate`], also returning the target spec of the first matching
+    /// candidate (what BTFGen keeps).
+    pub(crate) fn relocate_spec(
+        &mut self,
+        relo: &CoreRelo,
+    ) -> Result<(RelocResult, Option<CoreSpec<'t>>), CoreError> {
         self.matcher.reset_budget();
         let local = self.matcher.local;
         let targ = self.matcher.targ;
@@ -123,7 +132,7 @@ impl<'l, 't> Relocator<'l, 't> {
             reason,
         })?;
         if relo.kind == CoreReloKind::TypeIdLocal {
-            return Ok(RelocResult {
+            let res = RelocResult {
                 orig_val: u64::from(relo.local_type_id),
                 new_val: u64::from(relo.local_type_id),
                 poison: false,
@@ -134,7 +143,8 @@ impl<'l, 't> Relocator<'l, 't> {
                 target_type_id: None,
                 target_access: None,
                 matched: 0,
-            });
+            };
+            return Ok((res, None));
         }
         if lt.name().is_empty() {
             return Err(CoreError::AnonymousType {
@@ -209,7 +219,7 @@ impl<'l, 't> Relocator<'l, 't> {
                 res.target_type_id = Some(spec.root_type_id);
                 res.target_access = Some(raw_string(&spec.raw, relo.kind));
                 *self.cache.get(local, relo.local_type_id) = kept;
-                Ok(res)
+                Ok((res, Some(spec)))
             }
             None => calc_relo(
                 (local, self.local_ptr),
@@ -217,7 +227,8 @@ impl<'l, 't> Relocator<'l, 't> {
                 relo,
                 &local_spec,
                 None,
-            ),
+            )
+            .map(|res| (res, None)),
         }
     }
 }

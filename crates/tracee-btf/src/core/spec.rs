@@ -71,20 +71,28 @@ impl<'a> CoreSpec<'a> {
     /// walk struct/union members (index < vlen) and array elements (index < nelems unless
     /// the array is a flexible last member).
     pub fn parse(btf: &'a Btf, relo: &CoreRelo) -> Result<CoreSpec<'a>, String> {
-        let access = relo.access.as_str();
+        Self::parse_access(btf, relo.local_type_id, &relo.access, relo.kind)
+    }
+
+    /// [`CoreSpec::parse`] from the parts of a record: root type, access string and kind.
+    pub fn parse_access(
+        btf: &'a Btf,
+        root: TypeId,
+        access: &str,
+        kind: CoreReloKind,
+    ) -> Result<CoreSpec<'a>, String> {
         if access.is_empty() || access.starts_with(':') {
             return Err("empty access string".into());
         }
-        let kind = relo.kind;
-        let mut spec = CoreSpec::empty(relo.local_type_id, kind);
-        btf.type_by_id(relo.local_type_id)
-            .map_err(|e| e.to_string())?;
+        let mut spec = CoreSpec::empty(root, kind);
+        btf.type_by_id(root).map_err(|e| e.to_string())?;
         if kind.is_type_based() {
             if access != "0" {
                 return Err(format!(
                     "type-based relocation needs access string \"0\", got {access:?}"
                 ));
             }
+            spec.raw.push(0);
             return Ok(spec);
         }
         for part in access.split(':') {
@@ -100,7 +108,7 @@ impl<'a> CoreSpec<'a> {
             }
             spec.raw.push(n);
         }
-        let (mut id, t) = skip_mods(btf, relo.local_type_id).map_err(|e| e.to_string())?;
+        let (mut id, t) = skip_mods(btf, root).map_err(|e| e.to_string())?;
         let first = spec.raw[0];
         if kind.is_enumval_based() {
             let e = match t {
