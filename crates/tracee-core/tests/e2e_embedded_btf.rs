@@ -4,7 +4,8 @@
 //!   minimized for `TRACEE_BPF_OBJECT`, keyed by this machine's os-release and uname, given
 //!   with `TracerBuilder::btf_bundle` while sysfs is off: the tracer relocates against that
 //!   small BTF and delivers a spawned child's execve with its exact argv.
-//! - A bundle without this machine's key: `build()` fails naming the key.
+//! - A bundle without this machine's key: `build()` fails naming the key; an entry for this
+//!   machine without the program's types: loading fails naming the CO-RE relocation.
 //! - The embedded bundle (feature `embedded-btf`, on for this crate's tests through its
 //!   dev-dependency on itself) is what the default builder's resolver falls back to.
 
@@ -304,4 +305,29 @@ fn default_builder_without_sysfs_reports_the_embedded_bundle_lacks_this_kernel()
         matches!(report.outcome(Source::Bundle), Some(Outcome::Disabled)),
         "{report}"
     );
+}
+
+#[test]
+fn e2e_bundle_entry_without_the_programs_types_fails_to_load() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 && !e2e_common::required() {
+        eprintln!("SKIP e2e_bundle_entry_without_the_programs_types_fails_to_load: needs root");
+        return;
+    }
+    let btf = tracee_btf::BtfBuilder::new().finish().expect("empty BTF");
+    let res = Tracer::builder()
+        .events(["execve"])
+        .btf_resolver(BtfResolver::new().no_env().no_sysfs())
+        .btf_bundle(bundle_of(host_key(), btf, "bundle with an empty entry"))
+        .build();
+    // libbpf relocates against the bundle's BTF, not the kernel's: with nothing in it, the
+    // load fails naming the relocation (so a stale bundle cannot silently run wrong offsets).
+    match res {
+        Err(e @ TracerError::Module { .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains("CO-RE relocation"), "{msg}");
+        }
+        Err(e) => panic!("expected a load error, got {e}"),
+        Ok(_) => panic!("the program loaded against an empty BTF"),
+    }
 }
