@@ -92,7 +92,8 @@ impl std::fmt::Debug for Tracer {
 }
 
 impl Tracer {
-    /// A builder with the built-in catalog, `BtfResolver::new()` and no events selected.
+    /// A builder with the built-in catalog, `BtfResolver::new()` (plus the embedded BTF bundle
+    /// with feature `embedded-btf`) and no events selected.
     pub fn builder() -> TracerBuilder {
         TracerBuilder::new()
     }
