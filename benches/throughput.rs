@@ -12,6 +12,9 @@
 //! - `filtered`: traced by us with `--events openat --scope comm=<a comm nothing has>`: the
 //!   kernel must drop every event before any output (issue 7: ≤ 1.05×), and its counters
 //!   must show 0 emitted;
+//! - `hooks`: traced by us with only `acct` selected, which the storm never calls: the cost
+//!   of having the sys_enter/sys_exit hooks attached at all (every syscall runs both
+//!   programs, which return after one lookup each) — the floor under the two phases above;
 //! - `bpftrace`: `bpftrace -e` printing pid and pathname of every openat.
 //!
 //! The phases are interleaved over `rounds` rounds (the order rotates each round) and each
@@ -115,6 +118,7 @@ enum Phase {
     Untraced,
     Ours,
     Filtered,
+    Hooks,
     Bpftrace,
 }
 
@@ -124,6 +128,7 @@ impl Phase {
             Phase::Untraced => "untraced",
             Phase::Ours => "tracee-rs",
             Phase::Filtered => "filtered",
+            Phase::Hooks => "hooks",
             Phase::Bpftrace => "bpftrace",
         }
     }
@@ -310,6 +315,25 @@ fn phase_filtered(n: u64, path: &str) -> Sample {
     }
 }
 
+fn phase_hooks(n: u64, path: &str) -> Sample {
+    let t0 = Instant::now();
+    let tracer = Tracer::builder()
+        .events(["acct"])
+        .build_with_callback(|_| {})
+        .expect("start the hooks-only tracer");
+    let startup = t0.elapsed();
+    let times = run_storm(n, path, |_| {});
+    tracer.stop();
+    Sample {
+        times,
+        startup,
+        got: tracer.stats().received,
+        lost: 0,
+        filtered: 0,
+        cached: 0,
+    }
+}
+
 fn phase_bpftrace(n: u64, path: &str, dir: &std::path::Path) -> Option<Sample> {
     let out_path = dir.join("bpftrace.out");
     let prog =
@@ -412,7 +436,7 @@ fn main() {
     );
     // Warm the page cache and the binary.
     run_storm(n / 10, &path, |_| {});
-    let mut phases = vec![Phase::Untraced, Phase::Ours, Phase::Filtered];
+    let mut phases = vec![Phase::Untraced, Phase::Ours, Phase::Filtered, Phase::Hooks];
     if with_bpftrace {
         phases.push(Phase::Bpftrace);
     }
@@ -432,6 +456,7 @@ fn main() {
                 }),
                 Phase::Ours => Some(phase_ours(n, &path)),
                 Phase::Filtered => Some(phase_filtered(n, &path)),
+                Phase::Hooks => Some(phase_hooks(n, &path)),
                 Phase::Bpftrace => phase_bpftrace(n, &path, &dir),
             };
             if let Some(s) = s {
@@ -500,6 +525,7 @@ fn main() {
             Phase::Filtered => println!(
                 "; kernel emitted {lost:?}, kernel filtered {filtered:?} (from the cached scope verdict {cached:?}), received {got:?}"
             ),
+            Phase::Hooks => println!("; events {got:?}"),
             _ => println!("; lines with the path {got:?} of {n}"),
         }
     }
@@ -522,6 +548,14 @@ fn main() {
                 .build_with_callback(|_| {})
                 .expect("start the filtered tracer");
             profile("filtered", n, &path, &tracer, None);
+            tracer.stop();
+        }
+        {
+            let tracer = Tracer::builder()
+                .events(["acct"])
+                .build_with_callback(|_| {})
+                .expect("start the hooks-only tracer");
+            profile("hooks", n, &path, &tracer, None);
             tracer.stop();
         }
         let _ = std::fs::write(STATS_SYSCTL, old.trim());
