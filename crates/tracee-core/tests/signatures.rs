@@ -235,14 +235,24 @@ fn each_signature_fires_on_its_evidence_only() {
             vec!["TRC-7"],
         ),
         (
-            "execve LD_LIBRARY_PATH",
+            "execveat LD_PRELOAD",
             vec![ev(
                 "execveat",
                 1,
                 0,
-                &[("envp", strs(&["LD_LIBRARY_PATH=/tmp"]))],
+                &[("envp", strs(&["LD_PRELOAD=/tmp/x.so"]))],
             )],
             vec!["TRC-7"],
+        ),
+        (
+            "execve LD_LIBRARY_PATH (set by ordinary launchers)",
+            vec![ev(
+                "execve",
+                1,
+                0,
+                &[("envp", strs(&["LD_LIBRARY_PATH=/tmp"]))],
+            )],
+            vec![],
         ),
         (
             "execve LD_PRELOADX",
@@ -478,14 +488,14 @@ fn engine_refuses_bad_signature_sets() {
     impl tracee_core::signatures::Signature for Typo {
         fn metadata(&self) -> &tracee_core::signatures::SignatureMetadata {
             static M: tracee_core::signatures::SignatureMetadata =
-                tracee_core::signatures::SignatureMetadata {
-                    id: "T-1",
-                    version: "1",
-                    name: "typo",
-                    description: "asks for a misspelt event",
-                    severity: tracee_core::signatures::Severity::Info,
-                    mitre_category: "",
-                };
+                tracee_core::signatures::SignatureMetadata::new(
+                    "T-1",
+                    "1",
+                    "typo",
+                    "asks for a misspelt event",
+                    tracee_core::signatures::Severity::Info,
+                    "",
+                );
             &M
         }
         fn events(&self) -> &[&'static str] {

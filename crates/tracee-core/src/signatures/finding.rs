@@ -36,8 +36,10 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Who a signature is. `'static` strings so built-in signatures are plain statics.
+/// Who a signature is. `'static` strings so signatures keep it in a plain `static`, made with
+/// [`SignatureMetadata::new`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SignatureMetadata {
     /// Stable id, e.g. `TRC-2`.
     pub id: &'static str,
@@ -53,10 +55,33 @@ pub struct SignatureMetadata {
     pub mitre_category: &'static str,
 }
 
+impl SignatureMetadata {
+    /// Metadata of a signature: stable id (`TRC-2`), version, short name, one-sentence
+    /// description, severity and MITRE ATT&CK tactic.
+    pub const fn new(
+        id: &'static str,
+        version: &'static str,
+        name: &'static str,
+        description: &'static str,
+        severity: Severity,
+        mitre_category: &'static str,
+    ) -> SignatureMetadata {
+        SignatureMetadata {
+            id,
+            version,
+            name,
+            description,
+            severity,
+            mitre_category,
+        }
+    }
+}
+
 /// One detection: which signature fired, on which event, with what evidence.
 ///
 /// JSON (serde): `{"signature": {...}, "data": {...}, "event": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// The signature that fired.
     pub signature: SignatureMetadata,

@@ -46,14 +46,14 @@ use crate::decode::Event;
 /// /// Any `unshare` call: a process leaving its namespaces.
 /// struct Unshare;
 ///
-/// static META: SignatureMetadata = SignatureMetadata {
-///     id: "MY-1",
-///     version: "1.0.0",
-///     name: "Namespace escape attempt",
-///     description: "A process called unshare",
-///     severity: Severity::Low,
-///     mitre_category: "privilege-escalation",
-/// };
+/// static META: SignatureMetadata = SignatureMetadata::new(
+///     "MY-1",
+///     "1.0.0",
+///     "Namespace escape attempt",
+///     "A process called unshare",
+///     Severity::Low,
+///     "privilege-escalation",
+/// );
 ///
 /// impl Signature for Unshare {
 ///     fn metadata(&self) -> &SignatureMetadata {

@@ -6,14 +6,14 @@ use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 
 const PTRACE_TRACEME: i64 = 0;
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-2",
-    version: "0.1.0",
-    name: "Anti-Debugging",
-    description: "Process uses anti-debugging technique to block debugger",
-    severity: Severity::Low,
-    mitre_category: "defense-evasion",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-2",
+    "0.1.0",
+    "Anti-Debugging",
+    "Process uses anti-debugging technique to block debugger",
+    Severity::Low,
+    "defense-evasion",
+);
 
 /// `ptrace(PTRACE_TRACEME)`.
 #[derive(Debug, Default)]

@@ -7,14 +7,14 @@ use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 const PTRACE_POKETEXT: i64 = 4;
 const PTRACE_POKEDATA: i64 = 5;
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-3",
-    version: "0.1.0",
-    name: "Code injection",
-    description: "Possible code injection into another process",
-    severity: Severity::High,
-    mitre_category: "defense-evasion",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-3",
+    "0.1.0",
+    "Code injection",
+    "Possible code injection into another process",
+    Severity::High,
+    "defense-evasion",
+);
 
 /// `ptrace(PTRACE_POKETEXT/POKEDATA)`, an open of `/proc/<pid|self>/mem` for writing, or
 /// `process_vm_writev` into another process. (Tracee sees the open through

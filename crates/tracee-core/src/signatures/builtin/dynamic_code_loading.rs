@@ -7,14 +7,14 @@ use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 const PROT_WRITE: i64 = 0x2;
 const PROT_EXEC: i64 = 0x4;
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-4",
-    version: "0.1.0",
-    name: "Dynamic Code Loading",
-    description: "Writing to executable allocated memory region",
-    severity: Severity::High,
-    mitre_category: "defense-evasion",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-4",
+    "0.1.0",
+    "Dynamic Code Loading",
+    "Writing to executable allocated memory region",
+    Severity::High,
+    "defense-evasion",
+);
 
 /// A successful `mmap` or `mprotect` asking for `PROT_WRITE | PROT_EXEC`. (Tracee's version
 /// triggers on its internal `mem_prot_alert` event, raised in the `security_file_mprotect` LSM

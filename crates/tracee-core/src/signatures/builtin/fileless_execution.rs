@@ -4,14 +4,14 @@ use super::str_arg;
 use crate::decode::Event;
 use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-5",
-    version: "0.1.0",
-    name: "Fileless Execution",
-    description: "Executing a process from memory, without a file in the disk",
-    severity: Severity::High,
-    mitre_category: "defense-evasion",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-5",
+    "0.1.0",
+    "Fileless Execution",
+    "Executing a process from memory, without a file in the disk",
+    Severity::High,
+    "defense-evasion",
+);
 
 /// `sched_process_exec` of a file living in memory: a memfd (`memfd_create`, path
 /// `memfd:NAME` — shown as `/memfd:NAME (deleted)` by path walks) or a tmpfs meant for shared

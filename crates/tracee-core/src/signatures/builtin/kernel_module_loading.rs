@@ -4,14 +4,14 @@ use super::{int_arg, str_arg};
 use crate::decode::Event;
 use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-6",
-    version: "0.1.0",
-    name: "kernel module loading",
-    description: "Attempt to load a kernel module detection",
-    severity: Severity::Medium,
-    mitre_category: "persistence",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-6",
+    "0.1.0",
+    "kernel module loading",
+    "Attempt to load a kernel module detection",
+    Severity::Medium,
+    "persistence",
+);
 
 /// Any `init_module` or `finit_module` call, successful or not: the attempt is the signal.
 #[derive(Debug, Default)]

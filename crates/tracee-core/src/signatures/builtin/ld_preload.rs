@@ -9,14 +9,14 @@ use crate::signatures::{Finding, Severity, Signature, SignatureMetadata};
 const VARS: [&str; 1] = ["LD_PRELOAD"];
 const PRELOAD_FILE: &str = "/etc/ld.so.preload";
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-7",
-    version: "0.1.0",
-    name: "LD_PRELOAD",
-    description: "Usage of LD_PRELOAD to allow hooks on process",
-    severity: Severity::Medium,
-    mitre_category: "persistence",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-7",
+    "0.1.0",
+    "LD_PRELOAD",
+    "Usage of LD_PRELOAD to allow hooks on process",
+    Severity::Medium,
+    "persistence",
+);
 
 /// An `execve`/`execveat` whose environment sets `LD_PRELOAD`, or an open
 /// of `/etc/ld.so.preload` for writing.

@@ -13,14 +13,14 @@ const MAX_PROCESSES: usize = 16_384;
 const MAX_SOCKETS: usize = 64;
 const EINPROGRESS: i64 = 115;
 
-static META: SignatureMetadata = SignatureMetadata {
-    id: "TRC-1",
-    version: "0.1.0",
-    name: "Standard Input/Output Over Socket",
-    description: "Redirection of process's standard input/output to socket",
-    severity: Severity::High,
-    mitre_category: "execution",
-};
+static META: SignatureMetadata = SignatureMetadata::new(
+    "TRC-1",
+    "0.1.0",
+    "Standard Input/Output Over Socket",
+    "Redirection of process's standard input/output to socket",
+    Severity::High,
+    "execution",
+);
 
 /// `connect` of a socket to an IPv4/IPv6 address, then `dup2`/`dup3` of that socket onto fd
 /// 0, 1 or 2 in the same process. `close` is not traced (it would cost an event per close on
