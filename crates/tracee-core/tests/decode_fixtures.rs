@@ -91,7 +91,13 @@ fn lifecycle_fixtures_have_the_captured_values() {
     );
     assert_eq!(exec.arg("env").and_then(|v| v.as_str_array()).unwrap(), ENV);
     assert!(exec.arg("inode").and_then(|v| v.as_i64()).unwrap() > 0);
-    assert_eq!(exec.header.syscall, None);
+    assert!(exec.arg("ctime").and_then(|v| v.as_i64()).unwrap() > 0);
+    assert!(
+        exec.arg("stdin_type").is_some(),
+        "stdin_type captured: {exec:?}"
+    );
+    // Lifecycle events carry the syscall the task was in.
+    assert_eq!(exec.header.syscall, Some(libc::SYS_execve as i32));
 
     let fork = decode(&fixture("sched_process_fork"));
     assert_eq!(
@@ -101,6 +107,19 @@ fn lifecycle_fixtures_have_the_captured_values() {
     let child = fork.arg("child_pid").and_then(|v| v.as_i64()).unwrap();
     assert!(child > 0 && child != i64::from(fork.header.pid));
     assert!(fork.arg("start_time").and_then(|v| v.as_i64()).unwrap() > 0);
+    let forks = [
+        libc::SYS_clone,
+        libc::SYS_clone3,
+        libc::SYS_fork,
+        libc::SYS_vfork,
+    ];
+    assert!(
+        fork.header
+            .syscall
+            .is_some_and(|s| forks.contains(&i64::from(s))),
+        "{:?}",
+        fork.header.syscall
+    );
 
     let exit = decode(&fixture("sched_process_exit"));
     assert_eq!(exit.header.comm, "sh");
@@ -110,6 +129,7 @@ fn lifecycle_fixtures_have_the_captured_values() {
         "sh ran `exit 3`"
     );
     assert_eq!(exit.arg("signal_code").and_then(|v| v.as_i64()), Some(0));
+    assert_eq!(exit.header.syscall, Some(libc::SYS_exit_group as i32));
     assert_eq!(
         exit.arg("process_group_exit").and_then(|v| v.as_i64()),
         Some(1)
