@@ -5,7 +5,10 @@
 //! Every walk is bounded: by libbpf's depth limits and by a work budget, so cyclic or
 //! adversarial BTF ends with an error instead of an endless or exponential walk.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use hashbrown::HashMap;
 
 use super::spec::{is_flex_arr, mul_bits, Accessor, CoreSpec};
 use super::CORE_SPEC_MAX_LEN;
@@ -24,6 +27,20 @@ pub struct Matcher<'l, 't> {
     /// The target's pointer size.
     pub(crate) targ_ptr: u32,
     budget: Cell<u32>,
+    /// Member-name indexes of large target composites, built when one is searched again
+    /// (`None`: searched once).
+    members: RefCell<HashMap<TypeId, Option<Rc<MemberIndex<'t>>>>>,
+}
+
+/// Composites with fewer members are scanned; larger ones (`task_struct` has hundreds, and
+/// most relocations walk it) get a name index.
+const MEMBER_INDEX_MIN: u16 = 24;
+
+/// The members of one target composite by name: the first member of each name, and the
+/// anonymous members (searched recursively, in order, before a later named match).
+struct MemberIndex<'t> {
+    first: HashMap<&'t [u8], u32>,
+    anon: Vec<u32>,
 }
 
 type R<T> = Result<T, String>;
@@ -40,6 +57,7 @@ impl<'l, 't> Matcher<'l, 't> {
             targ,
             targ_ptr: super::ptr_size_scan(targ),
             budget: Cell::new(BUDGET),
+            members: RefCell::new(HashMap::new()),
         }
     }
 
@@ -374,6 +392,25 @@ impl<'l, 't> Matcher<'l, 't> {
         };
         let want = local_member.name.as_bytes();
         let kflag = tc.kind_flag();
+        if let Some(index) = self.member_index(targ_id, tc.vlen(), &word) {
+            let named = index.first.get(want).copied();
+            for &i in index
+                .anon
+                .iter()
+                .take_while(|&&a| named.is_none_or(|n| a < n))
+            {
+                self.step()?;
+                if let Some(found) =
+                    self.match_anon_member(local_acc, spec, i as usize, kflag, &word)?
+                {
+                    return Ok(Some(found));
+                }
+            }
+            return match named {
+                Some(i) => self.match_named_member(local_member.type_id, targ_id, tc, i, spec),
+                None => Ok(None),
+            };
+        }
         for i in 0..usize::from(tc.vlen()) {
             self.step()?;
             if spec.raw.len() == CORE_SPEC_MAX_LEN {
@@ -381,46 +418,125 @@ impl<'l, 't> Matcher<'l, 't> {
                     "target access path longer than {CORE_SPEC_MAX_LEN}"
                 ));
             }
-            let base = 12 + 12 * i;
-            let name_off = word(base);
-            let mtype = word(base + 4);
+            let name_off = word(12 + 12 * i);
             if name_off == 0 || self.targ.name_eq(name_off, b"") {
-                let raw_off = word(base + 8);
-                let bit = u64::from(if kflag {
-                    raw_off & 0x00ff_ffff
-                } else {
-                    raw_off
-                });
-                spec.bit_offset += bit;
-                spec.raw.push(i as u32);
-                if let Some(found) = self.match_member(local_acc, mtype, spec)? {
+                if let Some(found) = self.match_anon_member(local_acc, spec, i, kflag, &word)? {
                     return Ok(Some(found));
                 }
-                spec.bit_offset -= bit;
-                spec.raw.pop();
             } else if self.targ.name_eq(name_off, want) {
-                let m = tc
-                    .member(i)
-                    .ok_or_else(|| format!("target member {i} of [{targ_id}] missing"))?;
-                let bit = u64::from(m.bit_offset);
-                spec.bit_offset += bit;
-                spec.raw.push(i as u32);
-                spec.accessors.push(Accessor {
-                    type_id: targ_id,
-                    idx: i as u32,
-                    name: Some(m.name),
-                });
-                if self.fields_are_compat(local_member.type_id, m.type_id)? {
-                    return Ok(Some(m.type_id));
-                }
-                // libbpf gives up on this struct at the first member of that name.
-                spec.accessors.pop();
-                spec.bit_offset -= bit;
-                spec.raw.pop();
-                return Ok(None);
+                return self.match_named_member(local_member.type_id, targ_id, tc, i as u32, spec);
             }
         }
         Ok(None)
+    }
+
+    /// Searches anonymous member `i` (whose record words `word` reads) for the local
+    /// accessor, extending `spec` on a match.
+    fn match_anon_member(
+        &self,
+        local_acc: &Accessor<'_>,
+        spec: &mut CoreSpec<'t>,
+        i: usize,
+        kflag: bool,
+        word: &dyn Fn(usize) -> u32,
+    ) -> R<Option<TypeId>> {
+        if spec.raw.len() == CORE_SPEC_MAX_LEN {
+            return Err(format!(
+                "target access path longer than {CORE_SPEC_MAX_LEN}"
+            ));
+        }
+        let base = 12 + 12 * i;
+        let raw_off = word(base + 8);
+        let bit = u64::from(if kflag {
+            raw_off & 0x00ff_ffff
+        } else {
+            raw_off
+        });
+        spec.bit_offset += bit;
+        spec.raw.push(i as u32);
+        if let Some(found) = self.match_member(local_acc, word(base + 4), spec)? {
+            return Ok(Some(found));
+        }
+        spec.bit_offset -= bit;
+        spec.raw.pop();
+        Ok(None)
+    }
+
+    /// The member `i` of `tc` has the local member's name: it matches if the field types are
+    /// compatible; either way the search of this composite ends there, as in libbpf.
+    fn match_named_member(
+        &self,
+        local_type: TypeId,
+        targ_id: TypeId,
+        tc: crate::types::Composite<'t>,
+        i: u32,
+        spec: &mut CoreSpec<'t>,
+    ) -> R<Option<TypeId>> {
+        if spec.raw.len() == CORE_SPEC_MAX_LEN {
+            return Err(format!(
+                "target access path longer than {CORE_SPEC_MAX_LEN}"
+            ));
+        }
+        let m = tc
+            .member(i as usize)
+            .ok_or_else(|| format!("target member {i} of [{targ_id}] missing"))?;
+        let bit = u64::from(m.bit_offset);
+        spec.bit_offset += bit;
+        spec.raw.push(i);
+        spec.accessors.push(Accessor {
+            type_id: targ_id,
+            idx: i,
+            name: Some(m.name),
+        });
+        if self.fields_are_compat(local_type, m.type_id)? {
+            return Ok(Some(m.type_id));
+        }
+        spec.accessors.pop();
+        spec.bit_offset -= bit;
+        spec.raw.pop();
+        Ok(None)
+    }
+
+    /// The name index of target composite `id` with `vlen` members, if it is large and was
+    /// searched before (a composite searched once is cheaper to scan).
+    fn member_index(
+        &self,
+        id: TypeId,
+        vlen: u16,
+        word: &dyn Fn(usize) -> u32,
+    ) -> Option<Rc<MemberIndex<'t>>> {
+        if vlen < MEMBER_INDEX_MIN {
+            return None;
+        }
+        match self.members.borrow_mut().entry(id) {
+            hashbrown::hash_map::Entry::Occupied(e) => {
+                if let Some(ix) = e.get() {
+                    return Some(Rc::clone(ix));
+                }
+            }
+            hashbrown::hash_map::Entry::Vacant(e) => {
+                e.insert(None);
+                return None;
+            }
+        }
+        let mut ix = MemberIndex {
+            first: HashMap::with_capacity(usize::from(vlen)),
+            anon: Vec::new(),
+        };
+        for i in 0..u32::from(vlen) {
+            let name = match word(12 + 12 * i as usize) {
+                0 => &[][..],
+                off => self.targ.name_bytes(off),
+            };
+            if name.is_empty() {
+                ix.anon.push(i);
+            } else {
+                ix.first.entry(name).or_insert(i);
+            }
+        }
+        let ix = Rc::new(ix);
+        self.members.borrow_mut().insert(id, Some(Rc::clone(&ix)));
+        Some(ix)
     }
 
     /// Matches the local spec against candidate `targ_id` (`bpf_core_spec_match`), returning
