@@ -30,6 +30,16 @@ pub enum TracerError {
     /// A definition cannot be turned into the program's configuration.
     #[error("configuring the program: {0}")]
     Config(#[source] ConfigError),
+    /// The kernel lacks features the program needs (probed after the load failed); the
+    /// module's error is the load failure itself.
+    #[error("this kernel cannot run the tracer's program; missing: {}", list(.missing))]
+    KernelLacks {
+        /// Each missing map type or helper, with the Linux release that added it.
+        missing: Vec<crate::tracer::requirements::MissingFeature>,
+        /// The load failure.
+        #[source]
+        source: Box<ModuleError>,
+    },
     /// Loading, configuring or attaching the BPF program failed.
     #[error("{what}: {source}")]
     Module {
@@ -40,6 +50,14 @@ pub enum TracerError {
         #[source]
         source: Box<ModuleError>,
     },
+}
+
+fn list(missing: &[crate::tracer::requirements::MissingFeature]) -> String {
+    missing
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl TracerError {

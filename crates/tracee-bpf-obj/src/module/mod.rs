@@ -30,6 +30,7 @@ pub use attach::{AttachKind, PerfEventConfig, UprobeTarget};
 pub use builder::{ModuleBuilder, OpenModule, ProgramSpec};
 pub use error::{AttachStage, Errno, ModuleError, Result, ENOTSUPP};
 pub use libbpf_log::add_noise_filter;
+pub use libbpf_rs::ProgramType;
 pub use maps::{possible_cpus, MapRef, MapType, OwnedMap, Pod, UpdateFlags};
 pub use module::{LinkId, Module, ProgramInfo, SkippedProgram};
-pub use probe::{probe_attach, probe_map_type, probe_program_type, Support};
+pub use probe::{probe_attach, probe_helper, probe_map_type, probe_program_type, Support};

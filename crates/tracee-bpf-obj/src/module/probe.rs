@@ -59,6 +59,23 @@ pub fn probe_map_type(ty: MapType) -> Support {
     }
 }
 
+/// Can a program of type `ty` call BPF helper number `helper` (`BPF_FUNC_*`) here
+/// (libbpf's `libbpf_probe_bpf_helper`)? Helpers returning BTF-typed pointers
+/// (`bpf_get_current_task_btf`, ...) also need in-kernel BTF, so they probe unsupported on a
+/// kernel without it.
+pub fn probe_helper(ty: ProgramType, helper: u32) -> Support {
+    // SAFETY: no preconditions; libbpf loads and closes a tiny program.
+    match unsafe {
+        libbpf_sys::libbpf_probe_bpf_helper(ty as u32, helper, std::ptr::null())
+    } {
+        1 => Support::Supported,
+        0 => unsupported(format!(
+            "the kernel refused helper #{helper} in a {ty:?} program (helper unknown here, or not allowed for the type)"
+        )),
+        e => unsupported(format!("probe of helper #{helper} failed: {}", Errno(-e))),
+    }
+}
+
 /// Can programs of `kind` be loaded and attached here? Checks the kernel interfaces the kind
 /// needs and, for trampoline-based kinds (fentry/fexit/lsm/tp_btf), loads a two-instruction
 /// program against a real kernel function (and, for fentry/fexit, attaches and detaches it).

@@ -233,7 +233,7 @@ impl TracerBuilder {
             btf.report()
         );
         let object = self.object.unwrap_or_else(|| Arc::from(TRACEE_BPF_OBJECT));
-        let mut mb = ModuleBuilder::from_bytes(object)
+        let mut mb = ModuleBuilder::from_bytes(object.clone())
             .object_name("tracee")
             .map_max_entries("events", self.ring_bytes);
         if btf.source() != Source::Sysfs {
@@ -243,9 +243,7 @@ impl TracerBuilder {
             // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
             mb = mb.optional_program(hook.program());
         }
-        let mut module = mb
-            .load()
-            .map_err(TracerError::module("loading the tracer's BPF object"))?;
+        let mut module = mb.load().map_err(|e| load_error(&object, e))?;
         configure(&module, &sel, self.exclude_self)?;
         let active = match self.policy_set {
             Some(set) => {
@@ -302,6 +300,18 @@ impl TracerBuilder {
             policies: std::sync::RwLock::new(active),
             filtered_in_userspace: Arc::new(AtomicU64::new(0)),
         })
+    }
+}
+
+/// A failed load on a kernel that lacks the object's map types or helpers is reported as
+/// such; any other failure as the module's error (verifier log included).
+fn load_error(object: &[u8], e: tracee_bpf_obj::module::ModuleError) -> TracerError {
+    match super::requirements::missing_kernel_features(object) {
+        Ok(missing) if !missing.is_empty() => TracerError::KernelLacks {
+            missing,
+            source: Box::new(e),
+        },
+        _ => TracerError::module("loading the tracer's BPF object")(e),
     }
 }
 

@@ -19,6 +19,7 @@
 
 mod builder;
 mod policies;
+pub mod requirements;
 mod selection;
 
 use std::path::Path;
