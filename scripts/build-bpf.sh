@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Build every bpf/**/*.bpf.c and crates/*/bpf/*.bpf.c into a CO-RE object next to its source (X.bpf.c -> X.bpf.o).
-# The objects are committed, so building the Rust crates needs no clang.
+# Build every bpf/**/*.bpf.c and crates/*/bpf/*.bpf.c into CO-RE objects next to their source:
+# X.bpf.c -> X.bpf.o for x86_64, and for the crates' programs (which ship in the crates) also
+# X.bpf.arm64.o for arm64. The arch is pinned, not the host's: the committed objects are the
+# same whichever machine builds them. Building the Rust crates needs no clang.
 #
 #   scripts/build-bpf.sh           rebuild the committed objects
 #   scripts/build-bpf.sh --check   rebuild into a temp dir; fail if a committed object differs
@@ -14,13 +16,6 @@ CLANG=${CLANG:-clang-16}
 STRIP=${LLVM_STRIP:-llvm-strip-16}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-
-case "$(uname -m)" in
-    x86_64) ARCH=x86 ;;
-    aarch64 | arm64) ARCH=arm64 ;;
-    *) echo "build-bpf.sh: unsupported host arch $(uname -m)" >&2; exit 1 ;;
-esac
-ARCH=${BPF_TARGET_ARCH:-$ARCH}
 
 check=0
 case "${1:-}" in
@@ -38,10 +33,10 @@ if [ $check = 1 ]; then
     trap 'rm -rf "$outdir"' EXIT
 fi
 
-build_one() { # SRC OUT
-    local src=$1 out=$2
+build_one() { # SRC OUT ARCH
+    local src=$1 out=$2 arch=$3
     mkdir -p "$(dirname "$out")"
-    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" \
+    "$CLANG" -g -O2 -target bpf -D__TARGET_ARCH_"$arch" \
         -Wall -Werror \
         -fdebug-prefix-map="$ROOT"=. -fno-ident \
         -I bpf/include \
@@ -50,11 +45,21 @@ build_one() { # SRC OUT
     mv "$out.tmp" "$out"
 }
 
+# SRC OBJ ARCH, one line per object to build.
+targets() {
+    local src
+    while IFS= read -r src; do
+        echo "$src ${src%.c}.o x86"
+        case "$src" in
+            crates/*) echo "$src ${src%.c}.arm64.o arm64" ;;
+        esac
+    done < <(find bpf crates/*/bpf -name '*.bpf.c' 2>/dev/null | LC_ALL=C sort)
+}
+
 status=0
-while IFS= read -r src; do
-    obj=${src%.c}.o
+while read -r src obj arch; do
     if [ $check = 1 ]; then
-        build_one "$src" "$outdir/$obj"
+        build_one "$src" "$outdir/$obj" "$arch"
         if ! cmp -s "$outdir/$obj" "$obj"; then
             echo "STALE: $obj differs from a fresh build of $src (run scripts/build-bpf.sh)" >&2
             status=1
@@ -62,8 +67,8 @@ while IFS= read -r src; do
             echo "ok: $obj"
         fi
     else
-        build_one "$src" "$obj"
+        build_one "$src" "$obj" "$arch"
         echo "built: $obj ($(stat -c %s "$obj") bytes)"
     fi
-done < <(find bpf crates/*/bpf -name '*.bpf.c' 2>/dev/null | LC_ALL=C sort)
+done < <(targets)
 exit $status

@@ -38,7 +38,15 @@ use crate::events::{Catalog, EventId};
 pub use builder::TracerBuilder;
 pub use policies::FilterStats;
 
-/// The compiled tracer program (`bpf/tracee.bpf.c` in this crate, built by `scripts/build-bpf.sh`).
+/// The compiled tracer program for this target (`bpf/tracee.bpf.c` in this crate, built by
+/// `scripts/build-bpf.sh`): `bpf/tracee.bpf.arm64.o` on aarch64, `bpf/tracee.bpf.o` (x86_64)
+/// elsewhere. The two differ in how they read syscall arguments from `pt_regs`.
+#[cfg(target_arch = "aarch64")]
+pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../bpf/tracee.bpf.arm64.o");
+/// The compiled tracer program for this target (`bpf/tracee.bpf.c` in this crate, built by
+/// `scripts/build-bpf.sh`): `bpf/tracee.bpf.arm64.o` on aarch64, `bpf/tracee.bpf.o` (x86_64)
+/// elsewhere. The two differ in how they read syscall arguments from `pt_regs`.
+#[cfg(not(target_arch = "aarch64"))]
 pub static TRACEE_BPF_OBJECT: &[u8] = include_bytes!("../../bpf/tracee.bpf.o");
 
 /// How one of the program's hooks was attached.
