@@ -15,7 +15,11 @@
 //! - `hooks`: traced by us with only `acct` selected, which the storm never calls: the cost
 //!   of having the sys_enter/sys_exit hooks attached at all (every syscall runs both
 //!   programs, which return after one lookup each) — the floor under the two phases above;
-//! - `bpftrace`: `bpftrace -e` printing pid and pathname of every openat.
+//! - `bpftrace`: `bpftrace -e` printing pid and pathname of every openat;
+//! - with `--compare-object FILE` (another build of `tracee.bpf.o`, e.g. `git show
+//!   REV:crates/tracee-core/bpf/tracee.bpf.o > old.o`): `other` and `other-filt`, the
+//!   tracee-rs and filtered phases with that object, interleaved with the rest (an A/B
+//!   comparison that the machine's drifts cannot skew).
 //!
 //! The phases are interleaved over `rounds` rounds (the order rotates each round) and each
 //! tracer is loaded only during its own phase, so slow drifts of a shared VM hit every phase
@@ -120,6 +124,8 @@ enum Phase {
     Filtered,
     Hooks,
     Bpftrace,
+    Other,
+    OtherFiltered,
 }
 
 impl Phase {
@@ -129,6 +135,8 @@ impl Phase {
             Phase::Ours => "tracee-rs",
             Phase::Filtered => "filtered",
             Phase::Hooks => "hooks",
+            Phase::Other => "other",
+            Phase::OtherFiltered => "other-filt",
             Phase::Bpftrace => "bpftrace",
         }
     }
@@ -261,8 +269,21 @@ fn drain(seen: &AtomicU64) {
 }
 
 /// A tracer selecting openat with path, counting the events of `target` with `want` path.
-fn our_tracer(target: Arc<AtomicU32>, seen: Arc<AtomicU64>, want: Vec<u8>) -> Tracer {
-    Tracer::builder()
+/// The tracer builder, with `object` instead of the built-in program if given.
+fn builder(object: Option<&Arc<[u8]>>) -> tracee_core::tracer::TracerBuilder {
+    match object {
+        Some(o) => Tracer::builder().object_bytes(o.clone()),
+        None => Tracer::builder(),
+    }
+}
+
+fn our_tracer(
+    target: Arc<AtomicU32>,
+    seen: Arc<AtomicU64>,
+    want: Vec<u8>,
+    object: Option<&Arc<[u8]>>,
+) -> Tracer {
+    builder(object)
         .events(["openat"])
         .build_with_callback(move |ev| {
             if ev.pid() == target.load(Ordering::Relaxed)
@@ -274,11 +295,16 @@ fn our_tracer(target: Arc<AtomicU32>, seen: Arc<AtomicU64>, want: Vec<u8>) -> Tr
         .expect("start the tracer")
 }
 
-fn phase_ours(n: u64, path: &str) -> Sample {
+fn phase_ours(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
     let target = Arc::new(AtomicU32::new(0));
     let seen = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
-    let tracer = our_tracer(target.clone(), seen.clone(), path.as_bytes().to_vec());
+    let tracer = our_tracer(
+        target.clone(),
+        seen.clone(),
+        path.as_bytes().to_vec(),
+        object,
+    );
     let startup = t0.elapsed();
     let times = run_storm(n, path, |pid| target.store(pid, Ordering::Relaxed));
     drain(&seen);
@@ -294,9 +320,9 @@ fn phase_ours(n: u64, path: &str) -> Sample {
     }
 }
 
-fn phase_filtered(n: u64, path: &str) -> Sample {
+fn phase_filtered(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
     let t0 = Instant::now();
-    let tracer = Tracer::builder()
+    let tracer = builder(object)
         .policies(filtered_set())
         .build_with_callback(|_| {})
         .expect("start the filtered tracer");
@@ -440,6 +466,14 @@ fn main() {
     if with_bpftrace {
         phases.push(Phase::Bpftrace);
     }
+    let other: Option<Arc<[u8]>> = args
+        .iter()
+        .position(|a| a == "--compare-object")
+        .and_then(|i| args.get(i + 1))
+        .map(|f| Arc::from(std::fs::read(f).expect("read the --compare-object file")));
+    if other.is_some() {
+        phases.extend([Phase::Other, Phase::OtherFiltered]);
+    }
     let mut samples: Vec<Vec<(Phase, Sample)>> = Vec::new();
     for round in 0..rounds {
         let mut got = Vec::new();
@@ -454,8 +488,10 @@ fn main() {
                     filtered: 0,
                     cached: 0,
                 }),
-                Phase::Ours => Some(phase_ours(n, &path)),
-                Phase::Filtered => Some(phase_filtered(n, &path)),
+                Phase::Ours => Some(phase_ours(n, &path, None)),
+                Phase::Filtered => Some(phase_filtered(n, &path, None)),
+                Phase::Other => Some(phase_ours(n, &path, other.as_ref())),
+                Phase::OtherFiltered => Some(phase_filtered(n, &path, other.as_ref())),
                 Phase::Hooks => Some(phase_hooks(n, &path)),
                 Phase::Bpftrace => phase_bpftrace(n, &path, &dir),
             };
@@ -519,10 +555,10 @@ fn main() {
             median(startup),
         );
         match phase {
-            Phase::Ours => println!(
+            Phase::Ours | Phase::Other => println!(
                 "; events per round {got:?} of {n}, lost (kernel + channel) {lost:?}"
             ),
-            Phase::Filtered => println!(
+            Phase::Filtered | Phase::OtherFiltered => println!(
                 "; kernel emitted {lost:?}, kernel filtered {filtered:?} (from the cached scope verdict {cached:?}), received {got:?}"
             ),
             Phase::Hooks => println!("; events {got:?}"),
@@ -537,7 +573,7 @@ fn main() {
         {
             let target = Arc::new(AtomicU32::new(0));
             let seen = Arc::new(AtomicU64::new(0));
-            let tracer = our_tracer(target.clone(), seen.clone(), path.as_bytes().to_vec());
+            let tracer = our_tracer(target.clone(), seen.clone(), path.as_bytes().to_vec(), None);
             profile("tracee-rs", n, &path, &tracer, Some(&target));
             drain(&seen);
             tracer.stop();
