@@ -586,6 +586,19 @@ fn main() {
             profile("filtered", n, &path, &tracer, None);
             tracer.stop();
         }
+        if let Some(o) = other.as_ref() {
+            let target = Arc::new(AtomicU32::new(0));
+            let seen = Arc::new(AtomicU64::new(0));
+            let tracer = our_tracer(
+                target.clone(),
+                seen.clone(),
+                path.as_bytes().to_vec(),
+                Some(o),
+            );
+            profile("other", n, &path, &tracer, Some(&target));
+            drain(&seen);
+            tracer.stop();
+        }
         {
             let tracer = Tracer::builder()
                 .events(["acct"])
