@@ -413,11 +413,7 @@ impl<'l, 't> Matcher<'l, 't> {
         }
         for i in 0..usize::from(tc.vlen()) {
             self.step()?;
-            if spec.raw.len() == CORE_SPEC_MAX_LEN {
-                return Err(format!(
-                    "target access path longer than {CORE_SPEC_MAX_LEN}"
-                ));
-            }
+            room_for_one_more(spec)?;
             let name_off = word(12 + 12 * i);
             if name_off == 0 || self.targ.name_eq(name_off, b"") {
                 if let Some(found) = self.match_anon_member(local_acc, spec, i, kflag, &word)? {
@@ -440,11 +436,7 @@ impl<'l, 't> Matcher<'l, 't> {
         kflag: bool,
         word: &dyn Fn(usize) -> u32,
     ) -> R<Option<TypeId>> {
-        if spec.raw.len() == CORE_SPEC_MAX_LEN {
-            return Err(format!(
-                "target access path longer than {CORE_SPEC_MAX_LEN}"
-            ));
-        }
+        room_for_one_more(spec)?;
         let base = 12 + 12 * i;
         let raw_off = word(base + 8);
         let bit = u64::from(if kflag {
@@ -472,11 +464,7 @@ impl<'l, 't> Matcher<'l, 't> {
         i: u32,
         spec: &mut CoreSpec<'t>,
     ) -> R<Option<TypeId>> {
-        if spec.raw.len() == CORE_SPEC_MAX_LEN {
-            return Err(format!(
-                "target access path longer than {CORE_SPEC_MAX_LEN}"
-            ));
-        }
+        room_for_one_more(spec)?;
         let m = tc
             .member(i as usize)
             .ok_or_else(|| format!("target member {i} of [{targ_id}] missing"))?;
@@ -598,11 +586,7 @@ impl<'l, 't> Matcher<'l, 't> {
                     .skip_mods_and_typedefs(a.elem_type())
                     .map_err(berr)?;
             }
-            if ts.raw.len() == CORE_SPEC_MAX_LEN {
-                return Err(format!(
-                    "target access path longer than {CORE_SPEC_MAX_LEN}"
-                ));
-            }
+            room_for_one_more(&ts)?;
             ts.accessors.push(Accessor {
                 type_id: tid,
                 idx: lacc.idx,
@@ -617,6 +601,17 @@ impl<'l, 't> Matcher<'l, 't> {
         }
         Ok(Some(ts))
     }
+}
+
+/// Fails when a target access path cannot take another step (libbpf's spec length limit;
+/// it also bounds the search through nested anonymous members).
+fn room_for_one_more(spec: &CoreSpec<'_>) -> R<()> {
+    if spec.raw.len() == CORE_SPEC_MAX_LEN {
+        return Err(format!(
+            "target access path longer than {CORE_SPEC_MAX_LEN}"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `k` is an integer-like kind whose signedness FIELD_SIGNED reports.
