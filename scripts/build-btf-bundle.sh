@@ -8,7 +8,9 @@
 #                                                  bundle differs (stale after a change to the object)
 #   scripts/build-btf-bundle.sh ARCHIVE_DIR OUT    any btfhub-archive tree, e.g. a full checkout
 #
-# Run it after every change to crates/tracee-core/bpf/tracee.bpf.o (scripts/build-bpf.sh): the
+# Every kernel is minimized for both builds of the program (x86_64 tracee.bpf.o and
+# tracee.bpf.arm64.o; OBJECT= and ALSO= override). Run it after every change to the objects
+# (scripts/build-bpf.sh): the
 # test crates/tracee-core/tests/btf_bundle_fresh.rs fails while the committed bundle is stale.
 #
 # A bundle for every kernel btfhub has, to ship in an agent:
@@ -25,6 +27,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OBJECT=${OBJECT:-crates/tracee-core/bpf/tracee.bpf.o}
+# The arm64 build of the same program reads other pt_regs members: one bundle serves both.
+ALSO=${ALSO-crates/tracee-core/bpf/tracee.bpf.arm64.o}
 COMMITTED=crates/tracee-core/btf/tracee.btfbundle
 SAMPLES=$ROOT/../shared/testdata/btfhub
 
@@ -53,7 +57,9 @@ else
     target=$out
 fi
 
-cargo run --quiet --release --example btf -- mincore-archive "$archive" "$OBJECT" "$target" "$@"
+also=()
+[ -n "$ALSO" ] && also=(--also "$ALSO")
+cargo run --quiet --release --example btf -- mincore-archive "$archive" "$OBJECT" "$target" "${also[@]}" "$@"
 
 if [ $check = 1 ]; then
     if cmp -s "$target" "$out"; then

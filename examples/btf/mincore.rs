@@ -1,4 +1,4 @@
-//! `btf mincore TARGET OBJECT OUT` and `btf mincore-archive ARCHIVE_DIR OBJECT BUNDLE`:
+//! `btf mincore TARGET OBJECT OUT` and `btf mincore-archive ARCHIVE_DIR OBJECT BUNDLE [--also OBJECT]`:
 //! native BTFGen, the minimal BTF a CO-RE object needs from a kernel's BTF.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,10 @@ pub struct MincoreArchiveArgs {
     object: PathBuf,
     /// Where to write the resolver bundle.
     bundle: PathBuf,
+    /// Another object whose needs are added to every kernel's BTF (repeatable), e.g. the same
+    /// program built for another architecture.
+    #[arg(long = "also")]
+    also: Vec<PathBuf>,
     /// Worker threads (default: available cores).
     #[arg(long)]
     jobs: Option<usize>,
@@ -171,7 +175,10 @@ fn archive_files(root: &Path) -> anyhow::Result<Vec<(BtfKey, PathBuf)>> {
 
 pub fn run_archive(args: MincoreArchiveArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    let object = load_object(&args.object)?;
+    let objects = std::iter::once(&args.object)
+        .chain(&args.also)
+        .map(|p| load_object(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let files = archive_files(&args.archive_dir)?;
     if files.is_empty() {
         bail!(
@@ -200,7 +207,7 @@ pub fn run_archive(args: MincoreArchiveArgs) -> anyhow::Result<()> {
                 };
                 let res = Btf::from_file(path)
                     .with_context(|| format!("opening {}", path.display()))
-                    .and_then(|target| minimize(&target, std::slice::from_ref(&object)))
+                    .and_then(|target| minimize(&target, &objects))
                     .map(|(btf, summary)| {
                         log::debug!("{key}: {summary}");
                         btf
