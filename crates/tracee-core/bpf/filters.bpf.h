@@ -7,9 +7,15 @@
  * Included by tracee.bpf.c after struct tr_buf / tr_header and tr_pid_ns().
  *
  * Every lookup is keyed by the active policies version (tr_f_active), read once per
- * judgement: userspace installs a complete new version before flipping it, so an event is
- * judged entirely by the old or entirely by the new policies. Version 0 = no filters loaded:
- * the per-event bitmap of tr_syscalls/tr_lifecycle is used as is.
+ * judgement (tr_f_judge, which hands it down to tr_f_data and tr_f_str_arg): userspace
+ * installs a complete new version before flipping it, so the kernel judges an event entirely
+ * by the old or entirely by the new policies. Version 0 = no filters loaded: the per-event
+ * bitmap of tr_syscalls/tr_lifecycle is used as is.
+ *
+ * Not carried to userspace: the event does not say which version judged it. The userspace
+ * remainder (tracer/policies.rs, ActivePolicies::judge) applies the set active when the event
+ * is decoded, so an event judged by version v and still in the ring buffer when v+1 becomes
+ * active gets v+1's remainder, and its matched-policies bits are read as v+1's policies.
  */
 #ifndef __TRACEE_FILTERS_BPF_H__
 #define __TRACEE_FILTERS_BPF_H__
@@ -134,10 +140,6 @@ struct tr_f_proc {
 	struct tr_f_proc_slot slots[2];
 };
 
-struct tr_f_path {
-	char data[TR_STR_MAX];
-};
-
 _Static_assert(sizeof(struct tr_f_scope_cfg) == 2184, "tr_f_scope_cfg layout");
 _Static_assert(sizeof(struct tr_f_lpm_key) == 80, "tr_f_lpm_key layout");
 _Static_assert(sizeof(struct tr_f_proc) == 64, "tr_f_proc layout");
@@ -228,12 +230,6 @@ struct {
 	__type(value, u64);
 } tr_f_stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct tr_f_path);
-} tr_f_scratch SEC(".maps");
 
 static __always_inline void tr_f_count(u32 slot)
 {
@@ -397,11 +393,14 @@ static long tr_f_key_step(u64 i, void *data)
 /*
  * One captured string argument at b->data[start..start+len) against its filters: exact
  * (hash), prefix and suffix (LPM tries); the OR of the entries hit, Tracee's equality result.
- * A global function: the verifier checks it once, whatever the caller's state.
+ * `v_event` is the policies version the judge read (high 32 bits) and the event id: never
+ * re-read here, or a switch between the judge's read and this one would judge the event
+ * half by the old, half by the new policies (and five arguments is the most a BPF function
+ * takes). A global function: the verifier checks it once, whatever the caller's state.
  */
-__noinline u64 tr_f_str_arg(struct tr_buf *b, u64 start, u32 len, u32 event, u32 arg)
+__noinline u64 tr_f_str_arg(struct tr_buf *b, u64 start, u32 len, u64 v_event, u32 arg)
 {
-	u32 v = tr_f_version();
+	u32 v = v_event >> 32, event = (u32)v_event;
 	struct tr_f_hash_ctx hc = { .b = b, .start = start, .h = 0xcbf29ce484222325ULL };
 	struct tr_f_data_key dk = { .version = v, .event = event, .arg = arg };
 	struct tr_f_arg_key ak = { .version = v, .event = event, .arg = arg };
@@ -450,7 +449,7 @@ struct tr_f_walk {
 	u32 str_args;
 	u32 seen;
 	u32 event;
-	u32 pad;
+	u32 version;
 };
 
 /* One argument of the event (3-byte head, docs/wire-format.md); stops at a string array. */
@@ -487,7 +486,8 @@ static long tr_f_walk_step(u64 i, void *data)
 		if (len > TR_STR_MAX)
 			return 1;
 		if (class == TR_CLASS_STR && idx < 32 && (w->str_args & (1U << idx))) {
-			w->res &= tr_f_str_arg(b, p + 4, len, w->event, idx);
+			w->res &= tr_f_str_arg(b, p + 4, len,
+					       (u64)w->version << 32 | w->event, idx);
 			w->seen |= 1U << idx;
 		}
 		w->off = p + 4 + len;
@@ -525,7 +525,7 @@ static long tr_f_missing_step(u64 i, void *data)
 __noinline u64 tr_f_data(struct tr_buf *b, u32 v, u32 event, u32 str_args)
 {
 	struct tr_f_walk w = { .b = b, .off = sizeof(struct tr_header), .res = ~0ULL,
-			       .str_args = str_args, .event = event };
+			       .str_args = str_args, .event = event, .version = v };
 	struct tr_f_missing m = { .event = event, .version = v };
 	u32 argnum;
 
@@ -682,36 +682,35 @@ static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
 	bpf_map_update_elem(&tr_f_proc, &ctgid, &entry, BPF_ANY);
 }
 
-static long tr_f_path_hash_step(u64 i, void *data)
-{
-	struct tr_f_hash_ctx *x = data;
-	struct tr_f_path *p = (void *)x->b;
+__noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry);
 
-	x->h ^= (u8)p->data[i & (TR_STR_MAX - 1)];
-	x->h *= 0x00000100000001b3ULL;
-	return 0;
-}
-
-/* sched_process_exec: the process's executable is the exec'd filename. */
+/*
+ * sched_process_exec: the process's executable is the path of the file executed (bprm->file,
+ * walked by tr_put_path: symlinks resolved, as Tracee's binary filter and /proc/PID/exe,
+ * which seeds processes started before the tracer). Runs before tr_exec uses the per-CPU
+ * scratch buffer.
+ */
 static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tr_f_hash_ctx hc = { .h = 0xcbf29ce484222325ULL };
+	struct tr_f_hash_ctx hc = { .start = 4, .h = 0xcbf29ce484222325ULL };
 	struct tr_f_proc entry = {}, *pp;
-	struct tr_f_path *path;
-	u32 zero = 0;
-	long n;
+	struct file___tr *file;
+	u32 zero = 0, len;
 
 	if (!tr_f_version())
 		return;
-	path = bpf_map_lookup_elem(&tr_f_scratch, &zero);
-	if (!path)
+	hc.b = bpf_map_lookup_elem(&tr_scratch, &zero);
+	if (!hc.b)
 		return;
-	n = bpf_probe_read_kernel_str(path->data, sizeof(path->data), BPF_CORE_READ(bprm, filename));
-	if (n <= 0)
+	file = BPF_CORE_READ(bprm, file);
+	if (tr_put_path(hc.b, 0, (u64)BPF_CORE_READ(file, f_path.mnt),
+			(u64)BPF_CORE_READ(file, f_path.dentry)) < 0)
 		return;
-	hc.b = (void *)path;
-	bpf_loop(n - 1, tr_f_path_hash_step, &hc, 0);
+	len = *(u32 *)hc.b->data;
+	if (!len || len > TR_STR_MAX)
+		return;
+	bpf_loop(len, tr_f_hash_step, &hc, 0);
 	pp = bpf_map_lookup_elem(&tr_f_proc, &tgid);
 	if (pp) {
 		pp->exe_hash = hc.h;

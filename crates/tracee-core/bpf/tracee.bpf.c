@@ -405,6 +405,136 @@ __noinline int tr_put_str(struct tr_buf *b, u64 off, u64 ptr, u32 kernel)
 	return off + 4 + len;
 }
 
+/* Path walk ------------------------------------------------------------------------ */
+
+#define TR_PATH_HALF 4096  /* the path is built backwards, ending at this offset */
+#define TR_PATH_DEPTH 64   /* components at most */
+#define TR_PATH_STEPS 96   /* loop iterations: components plus mount crossings */
+#define TR_PATH_ROOM (TR_STR_MAX - 8) /* bytes at most, with room for the "..." mark */
+#define TR_NAME_MAX 255
+
+/* Twice the path's room: a name written at any offset of the first half stays inside. */
+struct tr_path_buf {
+	u8 data[2 * TR_PATH_HALF];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct tr_path_buf);
+} tr_path_scratch SEC(".maps");
+
+#define TR_PATH_WALKING 0
+#define TR_PATH_DONE 1
+#define TR_PATH_TRUNCATED 2
+
+struct tr_path_walk {
+	struct tr_path_buf *pb;
+	u64 dentry; /* struct dentry * */
+	u64 mnt;    /* struct mount * */
+	u64 pos;    /* the path built so far is pb->data[pos, TR_PATH_HALF) */
+	u32 depth;
+	u32 state;
+};
+
+/* One step up: a component of the path, or from a mount's root to where it is mounted. */
+static long tr_path_step(u64 i, void *data)
+{
+	struct tr_path_walk *w = data;
+	struct dentry___tr *d = (void *)w->dentry;
+	struct mount___tr *m = (void *)w->mnt;
+	struct dentry___tr *parent = BPF_CORE_READ(d, d_parent);
+	struct dentry___tr *root = BPF_CORE_READ(m, mnt.mnt_root);
+	struct mount___tr *up;
+	u32 len;
+	u64 pos;
+
+	if (!w->pb || !d)
+		return 1;
+	if (d == root || d == parent) {
+		/* a root that is not its mount's: a pseudo file (memfd, pipe, ...) - stop */
+		if (d != root) {
+			w->state = TR_PATH_DONE;
+			return 1;
+		}
+		up = BPF_CORE_READ(m, mnt_parent);
+		if (!up || up == m) { /* the root of the mount tree */
+			w->state = TR_PATH_DONE;
+			return 1;
+		}
+		w->dentry = (u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->mnt = (u64)up;
+		return 0;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	if (w->depth >= TR_PATH_DEPTH || len > TR_NAME_MAX || w->pos > TR_PATH_HALF ||
+	    TR_PATH_HALF - w->pos + len + 1 > TR_PATH_ROOM) {
+		w->state = TR_PATH_TRUNCATED;
+		return 1;
+	}
+	pos = w->pos - len;
+	if (bpf_probe_read_kernel(&w->pb->data[pos & (TR_PATH_HALF - 1)], len,
+				  BPF_CORE_READ(d, d_name.name)) < 0) {
+		w->state = TR_PATH_TRUNCATED;
+		return 1;
+	}
+	pos -= 1;
+	w->pb->data[pos & (TR_PATH_HALF - 1)] = '/';
+	w->pos = pos;
+	w->depth++;
+	w->dentry = (u64)parent;
+	return 0;
+}
+
+/*
+ * String: the path of (vfsmount, dentry) from the root of the mount tree, as Tracee's
+ * get_path_str builds it: the names of the dentries up to their mount's root, crossing each
+ * mount at its mountpoint. A file with no path (memfd, pipe, socket: its dentry is a root
+ * of no mount) is its dentry's name, e.g. "memfd:NAME". A path deeper than TR_PATH_DEPTH
+ * components or longer than TR_PATH_ROOM bytes keeps its last components behind a "..."
+ * mark ("..." + "/c/d") and sets the header's truncated flag. Nothing readable: empty.
+ */
+__noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry)
+{
+	struct tr_path_walk w = {};
+	u32 zero = 0;
+	u64 n;
+
+	if (!b || off > TR_OFF_MAX)
+		return -1;
+	w.pb = bpf_map_lookup_elem(&tr_path_scratch, &zero);
+	if (!w.pb || !vfsmnt || !dentry)
+		return tr_put_str(b, off, 0, 1);
+	w.dentry = dentry;
+	w.mnt = vfsmnt - bpf_core_field_offset(struct mount___tr, mnt);
+	w.pos = TR_PATH_HALF;
+	bpf_loop(TR_PATH_STEPS, tr_path_step, &w, 0);
+	if (w.state == TR_PATH_WALKING)
+		w.state = TR_PATH_TRUNCATED;
+	if (w.pos >= TR_PATH_HALF) { /* no component: the name of the root it stopped at */
+		struct dentry___tr *last = (void *)w.dentry;
+
+		return tr_put_str(b, off, (u64)BPF_CORE_READ(last, d_name.name), 1);
+	}
+	if (w.state == TR_PATH_TRUNCATED && w.pos >= 3) {
+		w.pos -= 3;
+		w.pb->data[w.pos & (TR_PATH_HALF - 1)] = '.';
+		w.pb->data[(w.pos + 1) & (TR_PATH_HALF - 1)] = '.';
+		w.pb->data[(w.pos + 2) & (TR_PATH_HALF - 1)] = '.';
+		((struct tr_header *)b->data)->flags |= TR_HDR_TRUNCATED;
+	}
+	n = TR_PATH_HALF - w.pos;
+	barrier_var(n);
+	if (n > TR_STR_MAX)
+		n = 0;
+	if (bpf_probe_read_kernel(b->data + off + 4, n,
+				  &w.pb->data[w.pos & (TR_PATH_HALF - 1)]) < 0)
+		n = 0;
+	*(u32 *)(b->data + off) = n;
+	return off + 4 + n;
+}
+
 /* Count/truncation head of a string array. */
 static __always_inline void tr_put_arr_head(struct tr_buf *b, u64 at, u16 count, u8 trunc)
 {
@@ -898,21 +1028,36 @@ static __always_inline u64 tr_inode_ctime(struct inode___tr *inode)
 	return BPF_CORE_READ(o, i_ctime.tv_sec) * 1000000000ULL + BPF_CORE_READ(o, i_ctime.tv_nsec);
 }
 
-/* The file type bits (S_IFMT) of the task's fd 0, Tracee's stdin_type; 0 if it has none. */
-static __always_inline u64 tr_stdin_type(struct task_struct___tr *p)
+/* The task's fd 0 (a struct file *), 0 if it has none. */
+static __always_inline struct file___tr *tr_stdin_file(struct task_struct___tr *p)
 {
 	struct file___tr **fds = BPF_CORE_READ(p, files, fdt, fd);
 	struct file___tr *f = 0;
 
-	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), fds) || !f)
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), fds))
 		return 0;
-	return BPF_CORE_READ(f, f_inode, i_mode) & 0170000;
+	return f;
+}
+
+/* Lifecycle path slot: the path of (vfsmount, dentry), see tr_put_path. */
+static __always_inline u64 tr_put_path_slot(struct tr_buf *b, u64 off, struct tr_life_cfg *c,
+					    u32 slot, u64 vfsmnt, u64 dentry, u32 *argnum)
+{
+	int q = tr_slot(b, off, c, slot, TR_CLASS_STR, argnum);
+	int r;
+
+	if (q < 0)
+		return off;
+	r = tr_put_path(b, q, vfsmnt, dentry);
+	return r < 0 ? off : r;
 }
 
 /*
- * Exec slots: 0 cmdpath, 1 pathname (both bprm->filename: the path as asked for), 2 interp
- * (bprm->interp: a script's `#!` interpreter), 3 argv, 4 env (from the new mm), 5 dev,
- * 6 inode, 7 inode_mode, 8 ctime (of the file), 9 stdin_type.
+ * Exec slots: 0 cmdpath (bprm->filename: the path as asked for), 1 pathname (the path of the
+ * file executed, bprm->file, walked as Tracee does: symlinks resolved, "memfd:NAME" for a
+ * memfd), 2 interp (bprm->interp: a script's `#!` interpreter), 3 argv, 4 env (from the new
+ * mm), 5 dev, 6 inode, 7 inode_mode, 8 ctime (of the file), 9 stdin_type, 10 stdin_path
+ * (both of fd 0; empty without one), 11 pwd (fs->pwd).
  */
 static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binprm___tr *bprm)
 {
@@ -921,6 +1066,8 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	u32 argnum = 0;
 	struct mm_struct___tr *mm;
 	struct inode___tr *inode;
+	struct file___tr *file, *in;
+	struct fs_struct___tr *fs;
 	struct tr_buf *b;
 	u64 filename, policies;
 
@@ -930,11 +1077,16 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	b = tr_scratch_buf();
 	if (!b)
 		return 0;
+	tr_set_counts(b, 0, 0); /* the path walks may set the truncated flag */
 	filename = (u64)BPF_CORE_READ(bprm, filename);
 	mm = BPF_CORE_READ(p, mm);
-	inode = BPF_CORE_READ(bprm, file, f_inode);
+	file = BPF_CORE_READ(bprm, file);
+	inode = BPF_CORE_READ(file, f_inode);
+	in = tr_stdin_file(p);
+	fs = BPF_CORE_READ(p, fs);
 	off = tr_put_kstr_slot(b, off, c, 0, filename, &argnum);
-	off = tr_put_kstr_slot(b, off, c, 1, filename, &argnum);
+	off = tr_put_path_slot(b, off, c, 1, (u64)BPF_CORE_READ(file, f_path.mnt),
+			       (u64)BPF_CORE_READ(file, f_path.dentry), &argnum);
 	off = tr_put_kstr_slot(b, off, c, 2, (u64)BPF_CORE_READ(bprm, interp), &argnum);
 	off = tr_put_area_slot(b, off, c, 3, BPF_CORE_READ(mm, arg_start),
 			       BPF_CORE_READ(mm, arg_end), &argnum);
@@ -944,8 +1096,13 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	off = tr_put_u64_slot(b, off, c, 6, BPF_CORE_READ(inode, i_ino), &argnum);
 	off = tr_put_u64_slot(b, off, c, 7, BPF_CORE_READ(inode, i_mode), &argnum);
 	off = tr_put_u64_slot(b, off, c, 8, tr_inode_ctime(inode), &argnum);
-	off = tr_put_u64_slot(b, off, c, 9, tr_stdin_type(p), &argnum);
-	tr_set_counts(b, argnum, 0);
+	off = tr_put_u64_slot(b, off, c, 9, in ? BPF_CORE_READ(in, f_inode, i_mode) & 0170000 : 0,
+			      &argnum);
+	off = tr_put_path_slot(b, off, c, 10, in ? (u64)BPF_CORE_READ(in, f_path.mnt) : 0,
+			       in ? (u64)BPF_CORE_READ(in, f_path.dentry) : 0, &argnum);
+	off = tr_put_path_slot(b, off, c, 11, (u64)BPF_CORE_READ(fs, pwd.mnt),
+			       (u64)BPF_CORE_READ(fs, pwd.dentry), &argnum);
+	((struct tr_header *)b->data)->argnum = argnum;
 	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
 		return 0;

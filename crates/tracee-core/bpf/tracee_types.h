@@ -84,7 +84,45 @@ struct inode___tr_old { /* before 6.6 */
 	struct timespec64___tr i_ctime;
 };
 
+/* The path walk (tr_put_path): dentries up to their mount's root, then across mounts. */
+struct qstr___tr {
+	union {
+		struct {
+			u32 hash;
+			u32 len;
+		};
+		u64 hash_len;
+	};
+	const unsigned char *name;
+};
+
+struct dentry___tr {
+	struct dentry___tr *d_parent;
+	struct qstr___tr d_name;
+};
+
+struct vfsmount___tr {
+	struct dentry___tr *mnt_root;
+};
+
+/* The vfsmount is embedded in a struct mount (fs/mount.h): container_of by CO-RE offset. */
+struct mount___tr {
+	struct mount___tr *mnt_parent;
+	struct dentry___tr *mnt_mountpoint;
+	struct vfsmount___tr mnt;
+};
+
+struct path___tr {
+	struct vfsmount___tr *mnt;
+	struct dentry___tr *dentry;
+};
+
+struct fs_struct___tr {
+	struct path___tr pwd;
+};
+
 struct file___tr {
+	struct path___tr f_path;
 	struct inode___tr *f_inode;
 };
 
@@ -116,6 +154,7 @@ struct task_struct___tr {
 	struct mm_struct___tr *mm;
 	struct signal_struct___tr *signal;
 	struct files_struct___tr *files;
+	struct fs_struct___tr *fs;
 	u64 self_exec_id;
 };
 

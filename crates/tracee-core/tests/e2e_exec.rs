@@ -11,6 +11,7 @@ use std::time::Duration;
 use e2e_common::{collect_until, tracer_or_skip};
 use tracee_core::decode::Event;
 use tracee_core::tracer::Tracer;
+use tracee_core::wire::HeaderFlags;
 
 fn strs(ev: &Event, name: &str) -> Vec<String> {
     ev.arg(name)
@@ -35,9 +36,17 @@ fn e2e_exec_child_events_carry_exact_values() {
     let pid = child.id();
     assert!(child.wait().expect("wait").success());
 
+    // execve's pathname is the path asked for; sched_process_exec's cmdpath is that path and
+    // its pathname the file executed (/bin may be a symlink to /usr/bin).
     let is_echo = |e: &Event| {
-        e.header.pid == pid && (e.arg("pathname").and_then(|v| v.as_str()) == Some("/bin/echo"))
+        let key = if e.event_name == "execve" {
+            "pathname"
+        } else {
+            "cmdpath"
+        };
+        e.header.pid == pid && (e.arg(key).and_then(|v| v.as_str()) == Some("/bin/echo"))
     };
+    let echo_real = std::fs::canonicalize("/bin/echo").expect("canonicalize /bin/echo");
     let events = collect_until(
         &tracer,
         Duration::from_secs(10),
@@ -96,6 +105,11 @@ fn e2e_exec_child_events_carry_exact_values() {
         exec.arg("cmdpath").and_then(|v| v.as_str()),
         Some("/bin/echo")
     );
+    assert_eq!(
+        exec.arg("pathname").and_then(|v| v.as_str()),
+        echo_real.to_str(),
+        "pathname is the real path of the file executed"
+    );
     // The sh that ran before the exec was traced too: its own execve by the same pid.
     assert!(
         events.iter().any(|e| e.event_name == "execve"
@@ -132,8 +146,11 @@ fn e2e_lifecycle_events_carry_their_syscall_and_exec_file_facts() {
     // is the interpreter's.
     let meta = std::fs::metadata("/bin/sh").expect("stat /bin/sh");
     let script_s = script.to_str().expect("utf-8").to_string();
+    let sh_real = std::fs::canonicalize("/bin/sh").expect("canonicalize /bin/sh");
+    let dir_real = std::fs::canonicalize(dir.path()).expect("canonicalize the tempdir");
 
     let mut child = Command::new(&script)
+        .current_dir(dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
@@ -169,8 +186,23 @@ fn e2e_lifecycle_events_carry_their_syscall_and_exec_file_facts() {
         .unwrap_or_else(|| panic!("no sched_process_exec of pid {pid}: {events:#?}"));
     assert_eq!(exec.header.syscall, Some(libc::SYS_execve as i32));
     assert_eq!(
-        exec.arg("pathname").and_then(|v| v.as_str()),
+        exec.arg("cmdpath").and_then(|v| v.as_str()),
         Some(script_s.as_str())
+    );
+    assert_eq!(
+        exec.arg("pathname").and_then(|v| v.as_str()),
+        sh_real.to_str(),
+        "pathname is the file executed, the script's interpreter (as Tracee's): {exec:?}"
+    );
+    assert_eq!(
+        exec.arg("stdin_path").and_then(|v| v.as_str()),
+        Some("/dev/null"),
+        "stdin is /dev/null: {exec:?}"
+    );
+    assert_eq!(
+        exec.arg("pwd").and_then(|v| v.as_str()),
+        dir_real.to_str(),
+        "the child runs in the tempdir: {exec:?}"
     );
     assert_eq!(
         exec.arg("interp").and_then(|v| v.as_str()),
@@ -222,5 +254,120 @@ fn e2e_lifecycle_events_carry_their_syscall_and_exec_file_facts() {
             .syscall
             .is_some_and(|s| [libc::SYS_exit, libc::SYS_exit_group].contains(&i64::from(s))),
         "sched_process_exit happens in exit/exit_group: {exit:?}"
+    );
+}
+
+/// Runs `path ARG` and returns its pid and its sched_process_exec event.
+fn exec_event(tracer: &Tracer, path: &std::path::Path, arg: &str) -> (u32, Option<Event>) {
+    let mut child = Command::new(path)
+        .arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", path.display()));
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+    let events = collect_until(
+        tracer,
+        Duration::from_secs(10),
+        |e| e.header.pid == pid && e.event_name == "sched_process_exec",
+        |evs| !evs.is_empty(),
+    );
+    (pid, events.into_iter().next())
+}
+
+#[test]
+fn e2e_exec_pathname_is_the_real_path_of_the_executed_file() {
+    let Some(tracer) = tracer_or_skip(
+        "e2e_exec_pathname_is_the_real_path_of_the_executed_file",
+        Tracer::builder().events(["sched_process_exec"]),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // Through a symlink: cmdpath is the link, pathname the file it resolves to.
+    let link = dir.path().join("echo-link");
+    std::os::unix::fs::symlink("/bin/echo", &link).expect("symlink to /bin/echo");
+    let (pid, exec) = exec_event(&tracer, &link, "tracee-rs-symlink-exec");
+    let exec = exec.unwrap_or_else(|| panic!("no sched_process_exec of pid {pid}"));
+    assert_eq!(
+        exec.arg("cmdpath").and_then(|v| v.as_str()),
+        link.to_str(),
+        "cmdpath is the path asked for: {exec:?}"
+    );
+    let real = std::fs::canonicalize(&link).expect("canonicalize the link");
+    assert_eq!(
+        exec.arg("pathname").and_then(|v| v.as_str()),
+        real.to_str(),
+        "pathname is the link's target: {exec:?}"
+    );
+    assert_eq!(strs(&exec, "argv")[1], "tracee-rs-symlink-exec");
+
+    // From a memfd: no path in any filesystem, the memfd's name (Tracee's semantics; the
+    // kernel's d_path would say "/memfd:NAME (deleted)").
+    #[cfg(target_arch = "x86_64")]
+    const MEMFD_CREATE: u32 = 319;
+    #[cfg(target_arch = "aarch64")]
+    const MEMFD_CREATE: u32 = 279;
+    let script = format!(
+        "my $name = 'tracee-rs-memfd-exec'; my $fd = syscall({MEMFD_CREATE}, $name, 0); \
+         $fd >= 0 or die \"memfd: $!\"; open(my $in, '<:raw', '/bin/true') or die; local $/; \
+         my $elf = <$in>; open(my $out, '>&=', $fd) or die; binmode $out; \
+         syswrite($out, $elf) == length($elf) or die; exec(\"/proc/self/fd/$fd\") or die \"exec: $!\";"
+    );
+    let mut child = Command::new("perl")
+        .args(["-e", &script])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn perl");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+    let events = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.header.pid == pid && e.event_name == "sched_process_exec",
+        |evs| evs.len() == 2,
+    );
+    let exec = events
+        .iter()
+        .find(|e| {
+            e.arg("cmdpath")
+                .and_then(|v| v.as_str())
+                .is_some_and(|p| p.starts_with("/proc/self/fd/"))
+        })
+        .unwrap_or_else(|| panic!("no exec of the memfd by pid {pid}: {events:#?}"));
+    assert_eq!(
+        exec.arg("pathname").and_then(|v| v.as_str()),
+        Some("memfd:tracee-rs-memfd-exec"),
+        "{exec:?}"
+    );
+
+    // Deeper than the walk goes (64 components): the last components behind "...".
+    let mut deep = std::fs::canonicalize(dir.path()).expect("canonicalize the tempdir");
+    for i in 0..70 {
+        deep.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).expect("create the deep directories");
+    let prog = deep.join("true-copy");
+    std::fs::copy("/bin/true", &prog).expect("copy /bin/true");
+    let (pid, exec) = exec_event(&tracer, &prog, "x");
+    let exec = exec.unwrap_or_else(|| panic!("no sched_process_exec of pid {pid}"));
+    let path = exec
+        .arg("pathname")
+        .and_then(|v| v.as_str())
+        .unwrap_or_else(|| panic!("no pathname: {exec:?}"));
+    let tail: Vec<String> = (7..70)
+        .map(|i| format!("d{i}"))
+        .chain(["true-copy".to_string()])
+        .collect();
+    assert_eq!(
+        path,
+        format!(".../{}", tail.join("/")),
+        "the 64 components nearest the file behind the truncation mark"
+    );
+    assert!(
+        HeaderFlags::from_bits_truncate(exec.header.flags).contains(HeaderFlags::TRUNCATED),
+        "the header says truncated: {exec:?}"
     );
 }

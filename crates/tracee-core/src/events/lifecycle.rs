@@ -34,9 +34,10 @@ const STRS: &str = "const char**";
 
 // sched_process_exec: the tracer's program fills cmdpath, pathname, dev, inode, ctime,
 // inode_mode (of the exec'd file, bprm->file: for a script, its interpreter's), argv, interp,
-// stdin_type and env (see `wire::config::Lifecycle::slots`). Not emitted: interpreter_* (Tracee
-// learns the ELF loader from a kprobe on its open; kprobes are not assumed), stdin_path and pwd
-// (need d_path, refused in tracepoint programs), invoked_from_kernel and prev_comm.
+// stdin_type, stdin_path, env and pwd (see `wire::config::Lifecycle::slots`); pathname,
+// stdin_path and pwd are walked from dentries and mounts as Tracee's get_path_str does (a
+// memfd is "memfd:NAME"). Not emitted: interpreter_* (Tracee learns the ELF loader from a
+// kprobe on its open; kprobes are not assumed), invoked_from_kernel and prev_comm.
 pub(crate) static LIFECYCLE: &[RawEvent] = &[
     lifecycle(
         SCHED_PROCESS_EXEC,

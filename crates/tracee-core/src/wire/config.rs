@@ -107,6 +107,8 @@ impl Lifecycle {
                 (&["inode_mode"], I),
                 (&["ctime"], I),
                 (&["stdin_type"], I),
+                (&["stdin_path"], WireClass::Str),
+                (&["pwd"], WireClass::Str),
             ],
             Lifecycle::Fork => &[
                 (&["parent_tid"], I),
