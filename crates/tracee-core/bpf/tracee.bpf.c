@@ -139,7 +139,11 @@ struct tr_saved {
 	u32 nr;
 	u32 size;    /* CAPTURE_AT_ENTRY: bytes already in the entry buffer */
 	u32 pending; /* sys_enter saved a selected syscall that sys_exit has not emitted yet */
-	u32 pad;
+	/*
+	 * CAPTURE_AT_ENTRY: the tr_entry_bufs key (the tid at entry). Not the tid at exit: an
+	 * execve by a non-leader thread returns with the leader's tid (de_thread).
+	 */
+	u32 entry_tid;
 };
 
 struct tr_header {
@@ -889,6 +893,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		((struct tr_header *)b->data)->flags |= TR_HDR_ARGS_AT_ENTRY;
 		s->size = r;
+		s->entry_tid = tid;
 	}
 	s->pending = 1;
 	return 0;
@@ -916,7 +921,7 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	ret = (s64)ctx->args[1];
 	if (cfg->flags & TR_EV_CAPTURE_AT_ENTRY) {
-		tid = (u32)bpf_get_current_pid_tgid();
+		tid = s->entry_tid;
 		b = bpf_map_lookup_elem(&tr_entry_bufs, &tid);
 		if (!b) {
 			/* evicted by other threads' execs: the event is lost */
