@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use e2e_common::{collect_until, tracer_or_skip};
 use tracee_core::decode::Event;
+use tracee_core::events::Catalog;
+use tracee_core::filters::{policy_from_flags, PolicySet};
 use tracee_core::tracer::Tracer;
 use tracee_core::wire::HeaderFlags;
 
@@ -369,5 +371,63 @@ fn e2e_exec_pathname_is_the_real_path_of_the_executed_file() {
     assert!(
         HeaderFlags::from_bits_truncate(exec.header.flags).contains(HeaderFlags::TRUNCATED),
         "the header says truncated: {exec:?}"
+    );
+}
+
+#[test]
+fn e2e_exec_scope_matches_the_real_path_of_the_executable() {
+    // Tracee's executable filter: the path of the file executed, symlinks resolved (as
+    // /proc/PID/exe, which seeds the processes started before the tracer).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("cat-link");
+    std::os::unix::fs::symlink("/bin/cat", &link).expect("symlink to /bin/cat");
+    let real = std::fs::canonicalize(&link).expect("canonicalize the link");
+    let file = dir.path().join(format!("exe-scope-{}", std::process::id()));
+    std::fs::write(&file, "x").expect("write the file");
+    let (real_s, link_s, file_s) = (
+        real.to_str().expect("utf-8"),
+        link.to_str().expect("utf-8"),
+        file.to_str().expect("utf-8"),
+    );
+    let cat = Catalog::builtin();
+    let policy = |name: &str, scope: String| {
+        policy_from_flags(&cat, name, &[scope.as_str()], &["openat"]).expect("valid policy")
+    };
+    let set = PolicySet::from_policies([
+        policy("real", format!("exec={real_s}")),
+        policy("link", format!("exec={link_s}")),
+    ])
+    .expect("policy set");
+    let Some(tracer) = tracer_or_skip(
+        "e2e_exec_scope_matches_the_real_path_of_the_executable",
+        Tracer::builder().policies(set),
+    ) else {
+        return;
+    };
+    let mut child = Command::new(&link)
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the link");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+    let is_open = |e: &Event| {
+        e.header.pid == pid && e.arg("pathname").and_then(|v| v.as_str()) == Some(file_s)
+    };
+    let events = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.header.pid == pid,
+        |evs| evs.iter().any(is_open),
+    );
+    tracer.stop();
+    let open = events
+        .iter()
+        .find(|e| is_open(e))
+        .unwrap_or_else(|| panic!("no openat of {file_s} by pid {pid}: {events:#?}"));
+    assert_eq!(
+        open.header.matched_policies, 0b01,
+        "exec={real_s} matches, exec={link_s} does not: {open:?}"
     );
 }
