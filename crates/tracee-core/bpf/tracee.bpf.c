@@ -417,8 +417,20 @@ __noinline int tr_put_str(struct tr_buf *b, u64 off, u64 ptr, u32 kernel)
 #define TR_PATH_ROOM (TR_STR_MAX - 8) /* bytes at most, with room for the "..." mark */
 #define TR_NAME_MAX 255
 
-/* Twice the path's room: a name written at any offset of the first half stays inside. */
+/*
+ * The walk's state lives here, in the map value, not on the stack: the verifier checks a
+ * bpf_loop callback until its states converge, and it tracks stack scalars exactly (the depth
+ * counter 0, 1, 2, ... and each range of pos made a new state per iteration: verifying the
+ * exec program took 550k instructions, loading the object 2 s). A map value's fields are
+ * unknown scalars to it, so one pass over the callback converges.
+ */
 struct tr_path_buf {
+	u64 dentry; /* struct dentry * */
+	u64 mnt;    /* struct mount * */
+	u64 pos;    /* the path built so far is data[pos, TR_PATH_HALF) */
+	u32 depth;
+	u32 state;
+	/* Twice the path's room: a name written at any offset of the first half stays inside. */
 	u8 data[2 * TR_PATH_HALF];
 };
 
@@ -433,29 +445,28 @@ struct {
 #define TR_PATH_DONE 1
 #define TR_PATH_TRUNCATED 2
 
+/* The callback's context: only the (loop-invariant) pointer to the state. */
 struct tr_path_walk {
 	struct tr_path_buf *pb;
-	u64 dentry; /* struct dentry * */
-	u64 mnt;    /* struct mount * */
-	u64 pos;    /* the path built so far is pb->data[pos, TR_PATH_HALF) */
-	u32 depth;
-	u32 state;
 };
 
 /* One step up: a component of the path, or from a mount's root to where it is mounted. */
 static long tr_path_step(u64 i, void *data)
 {
-	struct tr_path_walk *w = data;
-	struct dentry___tr *d = (void *)w->dentry;
-	struct mount___tr *m = (void *)w->mnt;
-	struct dentry___tr *parent = BPF_CORE_READ(d, d_parent);
-	struct dentry___tr *root = BPF_CORE_READ(m, mnt.mnt_root);
-	struct mount___tr *up;
+	struct tr_path_buf *w = ((struct tr_path_walk *)data)->pb;
+	struct dentry___tr *d, *parent, *root;
+	struct mount___tr *m, *up;
 	u32 len;
 	u64 pos;
 
-	if (!w->pb || !d)
+	if (!w)
 		return 1;
+	d = (void *)w->dentry;
+	m = (void *)w->mnt;
+	if (!d)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	root = BPF_CORE_READ(m, mnt.mnt_root);
 	if (d == root || d == parent) {
 		/* a root that is not its mount's: a pseudo file (memfd, pipe, ...) - stop */
 		if (d != root) {
@@ -472,19 +483,20 @@ static long tr_path_step(u64 i, void *data)
 		return 0;
 	}
 	len = BPF_CORE_READ(d, d_name.len);
-	if (w->depth >= TR_PATH_DEPTH || len > TR_NAME_MAX || w->pos > TR_PATH_HALF ||
-	    TR_PATH_HALF - w->pos + len + 1 > TR_PATH_ROOM) {
+	pos = w->pos;
+	if (w->depth >= TR_PATH_DEPTH || len > TR_NAME_MAX || pos > TR_PATH_HALF ||
+	    TR_PATH_HALF - pos + len + 1 > TR_PATH_ROOM) {
 		w->state = TR_PATH_TRUNCATED;
 		return 1;
 	}
-	pos = w->pos - len;
-	if (bpf_probe_read_kernel(&w->pb->data[pos & (TR_PATH_HALF - 1)], len,
+	pos -= len;
+	if (bpf_probe_read_kernel(&w->data[pos & (TR_PATH_HALF - 1)], len,
 				  BPF_CORE_READ(d, d_name.name)) < 0) {
 		w->state = TR_PATH_TRUNCATED;
 		return 1;
 	}
 	pos -= 1;
-	w->pb->data[pos & (TR_PATH_HALF - 1)] = '/';
+	w->data[pos & (TR_PATH_HALF - 1)] = '/';
 	w->pos = pos;
 	w->depth++;
 	w->dentry = (u64)parent;
@@ -502,38 +514,43 @@ static long tr_path_step(u64 i, void *data)
 __noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry)
 {
 	struct tr_path_walk w = {};
-	u32 zero = 0;
-	u64 n;
+	struct tr_path_buf *pb;
+	u32 zero = 0, state;
+	u64 n, pos;
 
 	if (!b || off > TR_OFF_MAX)
 		return -1;
-	w.pb = bpf_map_lookup_elem(&tr_path_scratch, &zero);
-	if (!w.pb || !vfsmnt || !dentry)
+	pb = bpf_map_lookup_elem(&tr_path_scratch, &zero);
+	if (!pb || !vfsmnt || !dentry)
 		return tr_put_str(b, off, 0, 1);
-	w.dentry = dentry;
-	w.mnt = vfsmnt - bpf_core_field_offset(struct mount___tr, mnt);
-	w.pos = TR_PATH_HALF;
+	pb->dentry = dentry;
+	pb->mnt = vfsmnt - bpf_core_field_offset(struct mount___tr, mnt);
+	pb->pos = TR_PATH_HALF;
+	pb->depth = 0;
+	pb->state = TR_PATH_WALKING;
+	w.pb = pb;
 	bpf_loop(TR_PATH_STEPS, tr_path_step, &w, 0);
-	if (w.state == TR_PATH_WALKING)
-		w.state = TR_PATH_TRUNCATED;
-	if (w.pos >= TR_PATH_HALF) { /* no component: the name of the root it stopped at */
-		struct dentry___tr *last = (void *)w.dentry;
+	state = pb->state;
+	pos = pb->pos;
+	if (state == TR_PATH_WALKING)
+		state = TR_PATH_TRUNCATED;
+	if (pos >= TR_PATH_HALF) { /* no component: the name of the root it stopped at */
+		struct dentry___tr *last = (void *)pb->dentry;
 
 		return tr_put_str(b, off, (u64)BPF_CORE_READ(last, d_name.name), 1);
 	}
-	if (w.state == TR_PATH_TRUNCATED && w.pos >= 3) {
-		w.pos -= 3;
-		w.pb->data[w.pos & (TR_PATH_HALF - 1)] = '.';
-		w.pb->data[(w.pos + 1) & (TR_PATH_HALF - 1)] = '.';
-		w.pb->data[(w.pos + 2) & (TR_PATH_HALF - 1)] = '.';
+	if (state == TR_PATH_TRUNCATED && pos >= 3) {
+		pos -= 3;
+		pb->data[pos & (TR_PATH_HALF - 1)] = '.';
+		pb->data[(pos + 1) & (TR_PATH_HALF - 1)] = '.';
+		pb->data[(pos + 2) & (TR_PATH_HALF - 1)] = '.';
 		((struct tr_header *)b->data)->flags |= TR_HDR_TRUNCATED;
 	}
-	n = TR_PATH_HALF - w.pos;
+	n = TR_PATH_HALF - pos;
 	barrier_var(n);
 	if (n > TR_STR_MAX)
 		n = 0;
-	if (bpf_probe_read_kernel(b->data + off + 4, n,
-				  &w.pb->data[w.pos & (TR_PATH_HALF - 1)]) < 0)
+	if (bpf_probe_read_kernel(b->data + off + 4, n, &pb->data[pos & (TR_PATH_HALF - 1)]) < 0)
 		n = 0;
 	*(u32 *)(b->data + off) = n;
 	return off + 4 + n;
