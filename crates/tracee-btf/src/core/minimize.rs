@@ -254,6 +254,10 @@ pub fn min_core_btf(
 pub struct BtfGen<'t> {
     marker: Marker<'t>,
     stats: MinimizeStats,
+    /// Names of local types whose TYPE_MATCHES found no match in the full target. Whatever
+    /// else keeps a target type of that name must keep it whole, or pruning (a pointer member
+    /// turned `void *`, a member dropped) could make it match in the output.
+    unmatched_names: HashSet<String>,
 }
 
 impl<'t> BtfGen<'t> {
@@ -270,6 +274,7 @@ impl<'t> BtfGen<'t> {
                 target_types: target.last_id(),
                 ..MinimizeStats::default()
             },
+            unmatched_names: HashSet::new(),
         }
     }
 
@@ -311,6 +316,16 @@ impl<'t> BtfGen<'t> {
             }
             if res.target_type_id.is_none() {
                 self.stats.unmatched += 1;
+                if relo.kind == CoreReloKind::TypeMatches {
+                    if let Ok(t) = local.type_by_id(relo.local_type_id) {
+                        let name = t.name();
+                        // libbpf matches by the name without its `___flavor` suffix.
+                        let base = name.find("___").map_or(name, |i| &name[..i]);
+                        if !base.is_empty() {
+                            self.unmatched_names.insert(base.to_owned());
+                        }
+                    }
+                }
                 continue;
             }
             self.stats.matched += 1;
@@ -344,9 +359,58 @@ impl<'t> BtfGen<'t> {
         Ok(results)
     }
 
+    /// Whether `id` is a kept composite named in `unmatched_names` with a kept pointer
+    /// member whose pointee is not kept.
+    fn prunes_a_pointer(&self, id: TypeId) -> bool {
+        let m = &self.marker;
+        let (Ok(t), Some(keep)) = (m.btf.type_by_id(id), m.kept.get(&id)) else {
+            return false;
+        };
+        let c = match &t {
+            Type::Struct(c) | Type::Union(c) if self.unmatched_names.contains(t.name()) => c,
+            _ => return false,
+        };
+        c.members().enumerate().any(|(i, mem)| {
+            (keep.all_members || keep.members.contains(&(i as u32)))
+                && matches!(m.btf.type_by_id(mem.type_id), Ok(Type::Ptr(r))
+                    if r.type_id() != 0 && !m.kept.contains_key(&r.type_id()))
+        })
+    }
+
     /// Writes the minimized BTF.
-    pub fn finish(self) -> Result<Vec<u8>, MinimizeError> {
+    pub fn finish(mut self) -> Result<Vec<u8>, MinimizeError> {
+        self.keep_non_matches_whole()?;
         emit(self.marker.btf, &self.marker.kept)
+    }
+
+    /// Keeps whole every kept target composite named like a local type that failed
+    /// TYPE_MATCHES (see `unmatched_names`) when pruning could make it match: when one of its
+    /// kept members is a pointer whose pointee is not kept (the output would say `void *`).
+    /// Dropped members cannot create a match (every local member must be found), so types
+    /// without such pointers stay pruned. Repeats until nothing new is kept.
+    fn keep_non_matches_whole(&mut self) -> Result<(), MinimizeError> {
+        if self.unmatched_names.is_empty() {
+            return Ok(());
+        }
+        let mut done: HashSet<TypeId> = HashSet::new();
+        loop {
+            let todo: Vec<TypeId> = self
+                .marker
+                .kept
+                .keys()
+                .copied()
+                .filter(|id| !done.contains(id))
+                .collect();
+            if todo.is_empty() {
+                return Ok(());
+            }
+            for id in todo {
+                done.insert(id);
+                if self.prunes_a_pointer(id) {
+                    self.marker.mark_match(id, false, 0)?;
+                }
+            }
+        }
     }
 }
 
