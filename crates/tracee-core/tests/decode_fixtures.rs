@@ -81,10 +81,16 @@ fn lifecycle_fixtures_have_the_captured_values() {
         exec.arg("cmdpath").and_then(|v| v.as_str()),
         Some("/bin/true")
     );
+    // The executed file's real path: captured on a merged-/usr system, where /bin is a
+    // symlink to usr/bin.
     assert_eq!(
         exec.arg("pathname").and_then(|v| v.as_str()),
-        Some("/bin/true")
+        Some("/usr/bin/true")
     );
+    for walked in ["pwd", "stdin_path"] {
+        let p = exec.arg(walked).and_then(|v| v.as_str()).unwrap_or("");
+        assert!(p.starts_with('/'), "{walked} is an absolute path: {p:?}");
+    }
     assert_eq!(
         exec.arg("argv").and_then(|v| v.as_str_array()).unwrap(),
         ["/bin/true", "--fixture", "one", "two"]
