@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
         Tracer::builder()
             .events(["sched_process_exec"])
             .build()
-            .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
+            .map_err(starting_error)?,
     );
     eprintln!(
         "tracing execs (BTF: {} at {}); Ctrl-C to stop",
@@ -93,4 +93,16 @@ fn main() -> anyhow::Result<()> {
         stats.decode_errors
     );
     Ok(())
+}
+
+/// The tracer's error with what was being done; the privilege hint only where loading or
+/// attaching failed (a missing BTF or an old kernel has its own explanation).
+fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
+    let hint = match e {
+        tracee_core::TracerError::Module { .. } => {
+            " (loading BPF needs root, or CAP_BPF + CAP_PERFMON)"
+        }
+        _ => "",
+    };
+    anyhow::Error::new(e).context(format!("starting the tracer{hint}"))
 }

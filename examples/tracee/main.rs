@@ -140,11 +140,7 @@ fn main() -> anyhow::Result<()> {
     if cli.no_sysfs_btf {
         builder = builder.btf_resolver(tracee_btf::resolver::BtfResolver::new().no_sysfs());
     }
-    let tracer = Arc::new(
-        builder
-            .build()
-            .context("starting the tracer (loading BPF needs root, or CAP_BPF + CAP_PERFMON)")?,
-    );
+    let tracer = Arc::new(builder.build().map_err(starting_error)?);
     log::info!(
         "BTF from {} ({}):\n{}",
         tracer.btf_source(),
@@ -242,4 +238,16 @@ fn list_signatures() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The tracer's error with what was being done; the privilege hint only where loading or
+/// attaching failed (a missing BTF or an old kernel has its own explanation).
+fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
+    let hint = match e {
+        tracee_core::TracerError::Module { .. } => {
+            " (loading BPF needs root, or CAP_BPF + CAP_PERFMON)"
+        }
+        _ => "",
+    };
+    anyhow::Error::new(e).context(format!("starting the tracer{hint}"))
 }
