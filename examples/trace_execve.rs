@@ -96,7 +96,9 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The tracer's error with what was being done; the privilege hint only where loading or
-/// attaching failed (a missing BTF or an old kernel has its own explanation).
+/// attaching failed (a missing BTF or an old kernel has its own explanation). Flattened into
+/// one message: the error's text already includes its causes, so anyhow's "Caused by" chain
+/// would print them twice.
 fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
     let hint = match e {
         tracee_core::TracerError::Module { .. } => {
@@ -104,5 +106,5 @@ fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
         }
         _ => "",
     };
-    anyhow::Error::new(e).context(format!("starting the tracer{hint}"))
+    anyhow::anyhow!("starting the tracer{hint}: {e}")
 }
