@@ -7,7 +7,7 @@
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 
-use super::{essential_name, is_any_enum, kind_core_compat};
+use super::{essential_bytes, essential_name, is_any_enum, kind_core_compat};
 use crate::index::field;
 use crate::{Btf, Kind, Type, TypeId};
 
@@ -235,24 +235,6 @@ impl PrefixFilter {
         let s = Self::slot(prefix);
         self.bits[s / 64] & (1 << (s % 64)) != 0
     }
-}
-
-/// [`essential_name`] on raw bytes.
-fn essential_bytes(b: &[u8]) -> &[u8] {
-    let n = b.len();
-    if n >= 5 {
-        for i in (0..=n - 5).rev() {
-            if b[i] != b'_'
-                && b[i + 1] == b'_'
-                && b[i + 2] == b'_'
-                && b[i + 3] == b'_'
-                && b[i + 4] != b'_'
-            {
-                return &b[..i + 1];
-            }
-        }
-    }
-    b
 }
 
 /// Equivalence classes of target types for field relocations.

@@ -321,7 +321,12 @@ pub enum CoreError {
 /// assert_eq!(essential_name("____x"), "____x");
 /// ```
 pub fn essential_name(name: &str) -> &str {
-    let b = name.as_bytes();
+    // The cut is just before an ASCII `_`, so always on a char boundary.
+    &name[..essential_bytes(name.as_bytes()).len()]
+}
+
+/// [`essential_name`] on raw bytes (the candidate scan reads names without UTF-8 checks).
+pub(crate) fn essential_bytes(b: &[u8]) -> &[u8] {
     let n = b.len();
     if n >= 5 {
         for i in (0..=n - 5).rev() {
@@ -331,11 +336,11 @@ pub fn essential_name(name: &str) -> &str {
                 && b[i + 3] == b'_'
                 && b[i + 4] != b'_'
             {
-                return &name[..i + 1];
+                return &b[..i + 1];
             }
         }
     }
-    name
+    b
 }
 
 /// libbpf's `btf_kind_core_compat`: same kind, or both enums (ENUM and ENUM64 mix).
