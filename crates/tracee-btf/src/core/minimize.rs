@@ -19,7 +19,7 @@ use hashbrown::{HashMap, HashSet};
 
 use super::relocate::{RelocResult, Relocator};
 use super::spec::CoreSpec;
-use super::{CoreError, CoreRelo, CoreReloKind};
+use super::{essential_name, CoreError, CoreRelo, CoreReloKind};
 use crate::writer::MemberSpec;
 use crate::{Btf, BtfBuilder, BtfError, Type, TypeId};
 
@@ -318,9 +318,8 @@ impl<'t> BtfGen<'t> {
                 self.stats.unmatched += 1;
                 if relo.kind == CoreReloKind::TypeMatches {
                     if let Ok(t) = local.type_by_id(relo.local_type_id) {
-                        let name = t.name();
-                        // libbpf matches by the name without its `___flavor` suffix.
-                        let base = name.find("___").map_or(name, |i| &name[..i]);
+                        // Candidates are matched by the name without its `___flavor`.
+                        let base = essential_name(t.name());
                         if !base.is_empty() {
                             self.unmatched_names.insert(base.to_owned());
                         }
