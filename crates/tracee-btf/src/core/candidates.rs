@@ -7,7 +7,7 @@
 
 use hashbrown::{DefaultHashBuilder, HashMap};
 
-use super::{essential_bytes, essential_name, is_any_enum, kind_core_compat};
+use super::{essential_bytes, essential_name, is_any_enum, kind_core_compat, record_u32};
 use crate::index::field;
 use crate::{Btf, Kind, Type, TypeId};
 
@@ -291,17 +291,7 @@ impl<'t> Shapes<'t> {
         h2.write_u32(t.name_off());
         let rec = t.record_bytes();
         let big = btf.is_big_endian();
-        let word = |off: usize| -> u32 {
-            let b: [u8; 4] = rec
-                .get(off..off + 4)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or([0; 4]);
-            if big {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
+        let word = |off: usize| record_u32(rec, off, big);
         match t {
             Type::Ptr(_) => {}
             Type::Struct(c) | Type::Union(c) => {

@@ -12,7 +12,9 @@ use hashbrown::HashMap;
 
 use super::spec::{is_flex_arr, mul_bits, Accessor, CoreSpec};
 use super::CORE_SPEC_MAX_LEN;
-use super::{essential_name, is_any_enum, is_composite, kind_core_compat, skip_mods, MAX_LEVEL};
+use super::{
+    essential_name, is_any_enum, is_composite, kind_core_compat, record_u32, skip_mods, MAX_LEVEL,
+};
 use crate::{Btf, Kind, Type, TypeId};
 
 /// Steps one relocation may spend comparing types before giving up.
@@ -379,17 +381,7 @@ impl<'l, 't> Matcher<'l, 't> {
         // bitfield widths) of every duplicate candidate is what makes large BTFs slow.
         let rec = tt.record_bytes();
         let big = self.targ.is_big_endian();
-        let word = |off: usize| -> u32 {
-            let b: [u8; 4] = rec
-                .get(off..off + 4)
-                .and_then(|s| s.try_into().ok())
-                .unwrap_or([0; 4]);
-            if big {
-                u32::from_be_bytes(b)
-            } else {
-                u32::from_le_bytes(b)
-            }
-        };
+        let word = |off: usize| record_u32(rec, off, big);
         let want = local_member.name.as_bytes();
         let kflag = tc.kind_flag();
         if let Some(index) = self.member_index(targ_id, tc.vlen(), &word) {

@@ -343,6 +343,21 @@ pub(crate) fn essential_bytes(b: &[u8]) -> &[u8] {
     b
 }
 
+/// The u32 at byte `off` of a raw type record, in the BTF's byte order (`big`); 0 past the
+/// record's end. Hot matching loops read member records this way instead of decoding them.
+#[inline]
+pub(crate) fn record_u32(rec: &[u8], off: usize, big: bool) -> u32 {
+    let b: [u8; 4] = rec
+        .get(off..off + 4)
+        .and_then(|s| s.try_into().ok())
+        .unwrap_or([0; 4]);
+    if big {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    }
+}
+
 /// libbpf's `btf_kind_core_compat`: same kind, or both enums (ENUM and ENUM64 mix).
 pub(crate) fn kind_core_compat(a: Kind, b: Kind) -> bool {
     a == b || (is_any_enum(a) && is_any_enum(b))
