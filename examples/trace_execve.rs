@@ -6,6 +6,9 @@
 //! sudo cargo run --example trace_execve -- --duration 5
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         Tracer::builder()
             .events(["sched_process_exec"])
             .build()
-            .map_err(starting_error)?,
+            .map_err(common::starting_error)?,
     );
     eprintln!(
         "tracing execs (BTF: {} at {}); Ctrl-C to stop",
@@ -93,18 +96,4 @@ fn main() -> anyhow::Result<()> {
         stats.decode_errors
     );
     Ok(())
-}
-
-/// The tracer's error with what was being done; the privilege hint only where loading or
-/// attaching failed (a missing BTF or an old kernel has its own explanation). Flattened into
-/// one message: the error's text already includes its causes, so anyhow's "Caused by" chain
-/// would print them twice.
-fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
-    let hint = match e {
-        tracee_core::TracerError::Module { .. } => {
-            " (loading BPF needs root, or CAP_BPF + CAP_PERFMON)"
-        }
-        _ => "",
-    };
-    anyhow::anyhow!("starting the tracer{hint}: {e}")
 }

@@ -10,6 +10,8 @@
 //! cargo run --example tracee -- signatures
 //! ```
 
+#[path = "../common/mod.rs"]
+mod common;
 mod list;
 
 use std::io::Write;
@@ -140,7 +142,7 @@ fn main() -> anyhow::Result<()> {
     if cli.no_sysfs_btf {
         builder = builder.btf_resolver(tracee_btf::resolver::BtfResolver::new().no_sysfs());
     }
-    let tracer = Arc::new(builder.build().map_err(starting_error)?);
+    let tracer = Arc::new(builder.build().map_err(common::starting_error)?);
     log::info!(
         "BTF from {} ({}):\n{}",
         tracer.btf_source(),
@@ -238,18 +240,4 @@ fn list_signatures() -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The tracer's error with what was being done; the privilege hint only where loading or
-/// attaching failed (a missing BTF or an old kernel has its own explanation). Flattened into
-/// one message: the error's text already includes its causes, so anyhow's "Caused by" chain
-/// would print them twice.
-fn starting_error(e: tracee_core::TracerError) -> anyhow::Error {
-    let hint = match e {
-        tracee_core::TracerError::Module { .. } => {
-            " (loading BPF needs root, or CAP_BPF + CAP_PERFMON)"
-        }
-        _ => "",
-    };
-    anyhow::anyhow!("starting the tracer{hint}: {e}")
 }
