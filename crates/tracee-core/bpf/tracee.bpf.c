@@ -3,15 +3,18 @@
  * The tracee-rs tracer: generic syscall tracing and process lifecycle events, emitted into
  * the `events` ring buffer in the format of docs/wire-format.md.
  *
- *  - raw_tp/sys_enter saves the six argument registers of a *selected* syscall (per-syscall
- *    config in `tr_syscalls`, filled by userspace from the event catalog) in `tr_pending`,
- *    a task-storage map (per thread, no hash update on the hot path).
- *  - raw_tp/sys_exit reads the strings, string arrays and buffers those registers point to
- *    (at exit: at entry the user pages may not be faulted in yet) and emits the event with
- *    the return value. execve/execveat are the exception (flag CAPTURE_AT_ENTRY): after a
- *    successful exec the old address space is gone, so their arguments are read at entry
- *    into a per-thread buffer (`tr_entry_bufs`) and emitted at exit with the return value.
- *    exit/exit_group never return (flag EMIT_AT_ENTRY).
+ *  - tp_btf/sys_exit (tracee_sys_exit_regs) emits a *selected* syscall (per-syscall config in
+ *    `tr_syscalls`, filled by userspace from the event catalog) with its return value: it
+ *    takes the number and the six argument registers from the task's saved registers, and
+ *    reads the strings, string arrays and buffers they point to (at exit: at entry the user
+ *    pages may not be faulted in yet).
+ *  - raw_tp/sys_enter is attached only for what must be read at entry: execve/execveat
+ *    (flag CAPTURE_AT_ENTRY; after a successful exec the old address space is gone, so their
+ *    arguments are read at entry into a per-thread buffer, `tr_entry_bufs`, and emitted at
+ *    exit with the return value) and exit/exit_group (flag EMIT_AT_ENTRY: they never
+ *    return). What it saves for the exit is in `tr_pending`, a task-storage map.
+ *  - Where tp_btf/sys_exit cannot attach, raw_tp/sys_enter saves every selected syscall and
+ *    raw_tp/sys_exit (tracee_sys_exit) emits it: the pair Tracee uses.
  *  - tp_btf/sched_process_{exec,fork,exit} emit lifecycle events; raw_tp copies of the same
  *    programs are the fallback where tp_btf cannot attach.
  *  - The tracer's own process (tgid in `tr_config`) is skipped here, in the kernel, so the
@@ -90,8 +93,11 @@ struct tr_life_cfg {
 
 struct tr_config {
 	u32 tracer_tgid;
-	u32 flags;
+	u32 flags; /* TR_CFG_* */
 };
+
+/* tr_config.flags: tracee_sys_exit_regs is attached (tracee_sys_enter saves entry events only) */
+#define TR_CFG_EXIT_READS_REGS 1
 
 /*
  * A task's last scope verdict (filters.bpf.h, tr_f_judge): valid while the policies version,
@@ -809,16 +815,59 @@ static __always_inline struct tr_buf *tr_scratch_buf(void)
 	return bpf_map_lookup_elem(&tr_scratch, &zero);
 }
 
+/* The event in the per-thread entry buffer (CAPTURE_AT_ENTRY), emitted with the return value. */
+static __always_inline void tr_exit_captured(struct tr_event_cfg *cfg, struct tr_saved *s, u32 nr,
+					     s64 ret)
+{
+	struct tr_buf *b;
+	u64 policies;
+	u32 tid = s->entry_tid;
+
+	b = bpf_map_lookup_elem(&tr_entry_bufs, &tid);
+	if (!b) {
+		/* evicted by other threads' execs: the event is lost */
+		tracee_count_drop();
+		return;
+	}
+	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
+	if (policies) {
+		tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
+		tr_emit(b, s->size);
+	}
+	bpf_map_delete_elem(&tr_entry_bufs, &tid);
+}
+
+/* The event of the saved argument registers, read and emitted at exit. */
+static __always_inline void tr_exit_emit(struct tr_event_cfg *cfg, struct tr_saved *s, u32 nr,
+					 s64 ret)
+{
+	struct tr_buf *b = tr_scratch_buf();
+	u64 policies;
+	int r;
+
+	if (!b)
+		return;
+	r = tr_put_args(b, s, cfg, ret);
+	if (r < 0)
+		return;
+	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
+	if (!policies)
+		return;
+	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
+	tr_emit(b, r);
+}
+
 SEC("raw_tp/sys_enter")
 int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	u64 id = ctx->args[1];
 	struct tr_event_cfg *cfg;
+	struct tr_config *tc;
 	struct pt_regs *regs;
 	struct tr_saved *s;
 	struct tr_buf *b;
 	u64 pid_tgid, policies;
-	u32 nr, tid;
+	u32 nr, tid, zero = 0;
 	int r;
 
 	/* Every syscall of the machine runs this: unselected ones cost one array lookup. */
@@ -828,8 +877,15 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	cfg = bpf_map_lookup_elem(&tr_syscalls, &nr);
 	if (!cfg || !cfg->policies)
 		return 0;
+	tc = bpf_map_lookup_elem(&tr_config, &zero);
+	if (!tc)
+		return 0;
+	/* tracee_sys_exit_regs reads the others' registers at exit: only entry events here */
+	if ((tc->flags & TR_CFG_EXIT_READS_REGS) &&
+	    !(cfg->flags & (TR_EV_CAPTURE_AT_ENTRY | TR_EV_EMIT_AT_ENTRY)))
+		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
-	if (tr_is_tracer(pid_tgid))
+	if (tc->tracer_tgid == (u32)(pid_tgid >> 32))
 		return 0;
 	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, TR_STORAGE_CREATE);
 	if (!s) {
@@ -916,16 +972,16 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/*
+ * The exit program paired with tracee_sys_enter, for kernels where tracee_sys_exit_regs
+ * cannot attach: every selected syscall was saved at entry.
+ */
 SEC("raw_tp/sys_exit")
 int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct tr_event_cfg *cfg;
 	struct tr_saved *s;
-	struct tr_buf *b;
-	u64 policies;
-	s64 ret;
-	u32 nr, size, tid;
-	int r;
+	u32 nr;
 
 	/* Every syscall of the machine runs this: a task without a pending entry returns here. */
 	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, 0);
@@ -936,35 +992,84 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	cfg = bpf_map_lookup_elem(&tr_syscalls, &nr);
 	if (!cfg || !cfg->policies)
 		return 0;
-	ret = (s64)ctx->args[1];
-	if (cfg->flags & TR_EV_CAPTURE_AT_ENTRY) {
-		tid = s->entry_tid;
-		b = bpf_map_lookup_elem(&tr_entry_bufs, &tid);
-		if (!b) {
-			/* evicted by other threads' execs: the event is lost */
-			tracee_count_drop();
+	if (cfg->flags & TR_EV_CAPTURE_AT_ENTRY)
+		tr_exit_captured(cfg, s, nr, (s64)ctx->args[1]);
+	else
+		tr_exit_emit(cfg, s, nr, (s64)ctx->args[1]);
+	return 0;
+}
+
+/*
+ * The preferred exit program: the syscall number and the argument registers are still in
+ * the task's saved user registers at exit (the return value replaces only x86's ax and
+ * arm64's x0, whose original is orig_x0), so a syscall whose arguments need no reading at
+ * entry needs no entry program. Unless an execve-like or exit-like event is selected,
+ * tracee_sys_enter stays unattached and every syscall of the machine runs one program, not
+ * two: the syscall-tracepoint hooks are the whole cost of an unselected syscall, and of a
+ * selected one the scope drops (docs/performance.md). tp_btf, not raw_tp: the registers
+ * are a BTF pointer, read with plain loads instead of probe-read calls.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
+{
+	struct tr_event_cfg *cfg;
+	struct tr_saved *s;
+	u32 nr;
+
+#if defined(__TARGET_ARCH_x86)
+	nr = regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	nr = regs->syscallno;
+#else
+	return 0;
+#endif
+	/* also -1: no syscall (a signal return's restart) */
+	if (nr >= TR_MAX_SYSCALLS)
+		return 0;
+	cfg = bpf_map_lookup_elem(&tr_syscalls, &nr);
+	if (!cfg || !cfg->policies)
+		return 0;
+	if (cfg->flags & (TR_EV_CAPTURE_AT_ENTRY | TR_EV_EMIT_AT_ENTRY)) {
+		/* saved by tracee_sys_enter (attached whenever such an event is selected) */
+		s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, 0);
+		if (!s || !s->pending || s->nr != nr)
 			return 0;
-		}
-		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
-		if (policies) {
-			tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
-			tr_emit(b, s->size);
-		}
-		bpf_map_delete_elem(&tr_entry_bufs, &tid);
+		s->pending = 0;
+		if (cfg->flags & TR_EV_CAPTURE_AT_ENTRY)
+			tr_exit_captured(cfg, s, nr, ret);
 		return 0;
 	}
-	b = tr_scratch_buf();
-	if (!b)
+	if (tr_is_tracer(bpf_get_current_pid_tgid()))
 		return 0;
-	r = tr_put_args(b, s, cfg, ret);
-	if (r < 0)
+	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, TR_STORAGE_CREATE);
+	if (!s) {
+		tracee_count_drop();
 		return 0;
-	size = r;
-	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
-	if (!policies)
+	}
+	if (!tr_f_judge(cfg->event_id, cfg->policies, 0, s))
 		return 0;
-	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
-	tr_emit(b, size);
+#if defined(__TARGET_ARCH_x86)
+	if (regs->cs == 0x23) /* __USER32_CS: compat task, another syscall table */
+		return 0;
+	s->args[0] = regs->di;
+	s->args[1] = regs->si;
+	s->args[2] = regs->dx;
+	s->args[3] = regs->r10;
+	s->args[4] = regs->r8;
+	s->args[5] = regs->r9;
+#elif defined(__TARGET_ARCH_arm64)
+	if (regs->pstate & 0x10) /* PSR_MODE32_BIT */
+		return 0;
+	s->args[0] = regs->orig_x0;
+	s->args[1] = regs->regs[1];
+	s->args[2] = regs->regs[2];
+	s->args[3] = regs->regs[3];
+	s->args[4] = regs->regs[4];
+	s->args[5] = regs->regs[5];
+#endif
+	s->ts = bpf_ktime_get_ns();
+	s->nr = nr;
+	tr_exit_emit(cfg, s, nr, ret);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 //! Privileged end-to-end tests: an openat of a unique temporary path arrives with that path,
-//! its flags, mode and a file descriptor as return value; the header's pid-namespace numbers
-//! are those of the opener's namespace, event after event (the program caches them per task).
+//! its flags, mode and a file descriptor as return value, whichever syscall hooks carry it;
+//! the header's pid-namespace numbers are those of the opener's namespace, event after event
+//! (the program caches them per task).
 
 mod e2e_common;
 
@@ -8,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e_common::{collect_until, tracer_or_skip};
-use tracee_core::tracer::Tracer;
+use tracee_core::tracer::{SyscallHooks, Tracer};
 
 #[test]
 fn e2e_openat_unique_path_arrives_with_flags() {
@@ -68,6 +69,143 @@ fn e2e_openat_unique_path_arrives_with_flags() {
         (ev.header.ns_pid, ev.header.ns_tid, ev.header.ns_ppid),
         (ev.header.pid, ev.header.tid, ev.header.ppid)
     );
+}
+
+/// The syscall programs a tracer attached, as (program, kind), sorted.
+fn syscall_hooks(tracer: &Tracer) -> Vec<(String, &'static str)> {
+    let mut v: Vec<_> = tracer
+        .attachments()
+        .iter()
+        .filter(|a| a.target.starts_with("sys_"))
+        .map(|a| (a.program.clone(), a.kind))
+        .collect();
+    v.sort();
+    v
+}
+
+fn hooks(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+    list.iter().map(|(p, k)| (p.to_string(), *k)).collect()
+}
+
+/// `sh -c SCRIPT`; returns its pid once it has exited successfully.
+fn run_sh(script: &str) -> u32 {
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", script])
+        .spawn()
+        .expect("spawn /bin/sh");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success(), "sh -c {script}");
+    pid
+}
+
+#[test]
+fn e2e_each_syscall_hook_mode_attaches_its_programs_and_delivers_the_openat() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (mode, events, want) in [
+        (
+            SyscallHooks::Auto,
+            &["openat"][..],
+            hooks(&[("tracee_sys_exit_regs", "tp_btf")]),
+        ),
+        // An event read at entry (execve) brings the entry program, for it alone.
+        (
+            SyscallHooks::Auto,
+            &["openat", "execve"][..],
+            hooks(&[
+                ("tracee_sys_enter", "raw_tp"),
+                ("tracee_sys_exit_regs", "tp_btf"),
+            ]),
+        ),
+        (
+            SyscallHooks::EntryAndExit,
+            &["openat"][..],
+            hooks(&[
+                ("tracee_sys_enter", "raw_tp"),
+                ("tracee_sys_exit", "raw_tp"),
+            ]),
+        ),
+    ] {
+        let test = format!("e2e_each_syscall_hook_mode ({mode:?}, {events:?})");
+        let Some(tracer) = tracer_or_skip(
+            &test,
+            Tracer::builder()
+                .events(events.iter().copied())
+                .syscall_hooks(mode),
+        ) else {
+            return;
+        };
+        assert_eq!(syscall_hooks(&tracer), want, "{test}");
+        let path = dir.path().join(format!("hooks-{:x}", rand_u64()));
+        let path_s = path.to_str().expect("utf-8 temp path").to_string();
+        // sh opens the redirection (O_WRONLY|O_CREAT|O_TRUNC, 0666), then execs cat, which
+        // opens it again read-only.
+        let pid = run_sh(&format!(
+            "echo x > '{path_s}'; exec /bin/cat '{path_s}' >/dev/null"
+        ));
+        let want_exec = events.contains(&"execve");
+        let evs = collect_until(
+            &tracer,
+            Duration::from_secs(10),
+            |e| {
+                e.header.pid == pid
+                    && (e.arg("pathname").and_then(|v| v.as_str()) == Some(&path_s)
+                        || e.event_name == "execve")
+            },
+            |evs| {
+                evs.iter().filter(|e| e.event_name == "openat").count() == 2
+                    && (!want_exec || evs.iter().any(is_cat_exec))
+            },
+        );
+        tracer.stop();
+        let opens: Vec<_> = evs.iter().filter(|e| e.event_name == "openat").collect();
+        assert_eq!(opens.len(), 2, "{test}: both opens of {path_s}: {evs:#?}");
+        let flags: Vec<i64> = opens
+            .iter()
+            .map(|e| {
+                e.arg("flags").and_then(|v| v.as_i64()).expect("flags")
+                    & !(libc::O_LARGEFILE as i64)
+            })
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                i64::from(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC),
+                i64::from(libc::O_RDONLY)
+            ],
+            "{test}"
+        );
+        assert_eq!(opens[0].arg("mode").and_then(|v| v.as_i64()), Some(0o666));
+        for e in &opens {
+            assert!(e.header.retval >= 0, "{test}: a file descriptor: {e:?}");
+            assert_eq!(e.header.syscall, Some(libc::SYS_openat as i32));
+        }
+        assert!(
+            opens[0].header.timestamp < opens[1].header.timestamp,
+            "{test}: in order"
+        );
+        if want_exec {
+            // The first execve is the spawn of sh itself.
+            let exec = evs
+                .iter()
+                .find(|e| is_cat_exec(e))
+                .unwrap_or_else(|| panic!("{test}: no execve of cat: {evs:#?}"));
+            assert_eq!(
+                exec.arg("argv")
+                    .and_then(|v| v.as_str_array())
+                    .map(|a| a.to_vec()),
+                Some(vec!["/bin/cat".to_string(), path_s.clone()]),
+                "{test}"
+            );
+            assert_eq!(exec.header.retval, 0, "{test}");
+        }
+    }
+}
+
+fn is_cat_exec(e: &tracee_core::decode::Event) -> bool {
+    e.event_name == "execve"
+        && e.arg("argv")
+            .and_then(|v| v.as_str_array())
+            .is_some_and(|a| a.first().map(String::as_str) == Some("/bin/cat"))
 }
 
 fn pid_ns_of(pid: &str) -> u32 {

@@ -14,7 +14,9 @@ use super::selection::Selection;
 use super::{Attachment, Tracer, TRACEE_BPF_OBJECT};
 use crate::decode::EventRef;
 use crate::events::{Catalog, EventId};
-use crate::wire::config::{Lifecycle, TracerCfg};
+use crate::wire::config::{
+    Lifecycle, TracerCfg, CFG_EXIT_READS_REGS, EV_CAPTURE_AT_ENTRY, EV_EMIT_AT_ENTRY,
+};
 use crate::TracerError;
 
 /// Callback of [`TracerBuilder::build_with_callback`].
@@ -43,6 +45,26 @@ pub struct TracerBuilder {
     exclude_self: bool,
     policies: u64,
     policy_set: Option<tracee_filters::PolicySet>,
+    syscall_hooks: SyscallHooks,
+}
+
+/// Which programs hook syscalls; see [`TracerBuilder::syscall_hooks`].
+///
+/// Every syscall of the machine runs the attached syscall programs, selected or not, so
+/// their number is the tracer's floor cost (docs/performance.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SyscallHooks {
+    /// `tp_btf/sys_exit` alone, taking the syscall's arguments from the registers at exit;
+    /// `raw_tp/sys_enter` as well only while an event that must be read at entry is
+    /// selected (`execve`/`execveat`, whose memory is gone after the exec, and
+    /// `exit`/`exit_group`, which never return). Event timestamps are then taken at exit.
+    /// Where `tp_btf/sys_exit` cannot attach: [`SyscallHooks::EntryAndExit`].
+    #[default]
+    Auto,
+    /// `raw_tp/sys_enter` saves every selected syscall and `raw_tp/sys_exit` emits it
+    /// (Tracee's hooks): timestamps at entry, two programs per syscall.
+    EntryAndExit,
 }
 
 impl std::fmt::Debug for TracerBuilder {
@@ -79,6 +101,7 @@ impl TracerBuilder {
             exclude_self: true,
             policies: 1,
             policy_set: None,
+            syscall_hooks: SyscallHooks::Auto,
         }
     }
 
@@ -196,6 +219,27 @@ impl TracerBuilder {
         self
     }
 
+    /// Which programs hook syscalls (default [`SyscallHooks::Auto`]: one program per
+    /// syscall where the selection allows). [`Tracer::attachments`] tells what was attached.
+    ///
+    /// ```no_run
+    /// use tracee_core::tracer::{SyscallHooks, Tracer};
+    /// # fn main() -> Result<(), tracee_core::TracerError> {
+    /// // Entry timestamps for every syscall event, at the cost of a second program.
+    /// let tracer = Tracer::builder()
+    ///     .events(["openat"])
+    ///     .syscall_hooks(SyscallHooks::EntryAndExit)
+    ///     .build()?;
+    /// for a in tracer.attachments() {
+    ///     println!("{} on {} ({})", a.program, a.target, a.kind);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn syscall_hooks(mut self, hooks: SyscallHooks) -> Self {
+        self.syscall_hooks = hooks;
+        self
+    }
+
     /// Build and start; events arrive through [`Tracer::events`] and friends.
     pub fn build(self) -> Result<Tracer, TracerError> {
         let cap = self.channel_capacity;
@@ -243,6 +287,13 @@ impl TracerBuilder {
             // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
             mb = mb.optional_program(hook.program());
         }
+        // tp_btf again; the raw_tp pair is the fallback. Another build of the program
+        // (`object_bytes`) may predate it.
+        let has_exit_regs = tracee_bpf_obj::elf::BpfObject::from_bytes(&object)
+            .is_ok_and(|o| o.program(SYS_EXIT_REGS).is_some());
+        if has_exit_regs {
+            mb = mb.optional_program(SYS_EXIT_REGS);
+        }
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
         configure(&module, &sel, self.exclude_self)?;
         let active = match self.policy_set {
@@ -287,7 +338,11 @@ impl TracerBuilder {
         };
         // The filters' process map follows forks, execs and exits even when their events are
         // not selected.
-        let attachments = attach(&mut module, &sel, active.is_some())?;
+        let hooks = match self.syscall_hooks {
+            SyscallHooks::Auto if !has_exit_regs => SyscallHooks::EntryAndExit,
+            h => h,
+        };
+        let attachments = attach(&mut module, &sel, active.is_some(), hooks)?;
         Ok(Tracer {
             reader,
             rx,
@@ -366,36 +421,25 @@ fn configure(module: &Module, sel: &Selection, exclude_self: bool) -> Result<(),
     Ok(())
 }
 
+/// The exit program of [`SyscallHooks::Auto`] (`tp_btf/sys_exit`).
+const SYS_EXIT_REGS: &str = "tracee_sys_exit_regs";
+
 fn attach(
     module: &mut Module,
     sel: &Selection,
     all_lifecycle: bool,
+    hooks: SyscallHooks,
 ) -> Result<Vec<Attachment>, TracerError> {
     let mut out = Vec::new();
     if !sel.syscalls.is_empty() {
-        // Exit before entry: an entry saved while no exit program runs would be emitted
-        // later with another syscall's return value.
-        for (prog, tp) in [
-            ("tracee_sys_exit", "sys_exit"),
-            ("tracee_sys_enter", "sys_enter"),
-        ] {
-            module
-                .attach_raw_tracepoint(prog, tp)
-                .map_err(TracerError::module(format!("attaching {prog}")))?;
-            out.push(Attachment {
-                program: prog.to_string(),
-                target: tp.to_string(),
-                kind: "raw_tp",
-                fallback_reason: None,
-            });
-        }
+        out.extend(attach_syscalls(module, sel, hooks)?);
     }
-    let hooks: Vec<Lifecycle> = if all_lifecycle {
+    let lifecycle: Vec<Lifecycle> = if all_lifecycle {
         Lifecycle::ALL.to_vec()
     } else {
         sel.lifecycle.values().map(|(h, _)| *h).collect()
     };
-    for hook in &hooks {
+    for hook in &lifecycle {
         match module.attach_tp_btf(hook.program()) {
             Ok(_) => out.push(Attachment {
                 program: hook.program().to_string(),
@@ -424,4 +468,72 @@ fn attach(
         }
     }
     Ok(out)
+}
+
+/// The syscall programs for `hooks`. Exit before entry: an entry saved while no exit program
+/// runs would be emitted later with another syscall's return value.
+fn attach_syscalls(
+    module: &mut Module,
+    sel: &Selection,
+    hooks: SyscallHooks,
+) -> Result<Vec<Attachment>, TracerError> {
+    let entry = |module: &mut Module| -> Result<Attachment, TracerError> {
+        module
+            .attach_raw_tracepoint("tracee_sys_enter", "sys_enter")
+            .map_err(TracerError::module("attaching tracee_sys_enter"))?;
+        Ok(Attachment {
+            program: "tracee_sys_enter".into(),
+            target: "sys_enter".into(),
+            kind: "raw_tp",
+            fallback_reason: None,
+        })
+    };
+    let mut fallback_reason = None;
+    if hooks == SyscallHooks::Auto {
+        match module.attach_tp_btf(SYS_EXIT_REGS) {
+            Ok(_) => {
+                let mut out = vec![Attachment {
+                    program: SYS_EXIT_REGS.into(),
+                    target: "sys_exit".into(),
+                    kind: "tp_btf",
+                    fallback_reason: None,
+                }];
+                let needs_entry = sel
+                    .syscalls
+                    .values()
+                    .any(|c| c.flags & (EV_CAPTURE_AT_ENTRY | EV_EMIT_AT_ENTRY) != 0);
+                if needs_entry {
+                    // Tell the entry program to leave the other events to the exit one.
+                    let map = module
+                        .map("tr_config")
+                        .map_err(TracerError::module("finding map tr_config"))?;
+                    let mut cfg: TracerCfg = map
+                        .lookup(&0u32)
+                        .map_err(TracerError::module("reading tr_config"))?
+                        .unwrap_or_default();
+                    cfg.flags |= CFG_EXIT_READS_REGS;
+                    map.update(&0u32, &cfg, UpdateFlags::empty())
+                        .map_err(TracerError::module("writing tr_config"))?;
+                    out.push(entry(module)?);
+                }
+                return Ok(out);
+            }
+            Err(e) => {
+                log::warn!("tp_btf sys_exit unavailable ({e}); hooking sys_enter and sys_exit");
+                fallback_reason = Some(e.to_string());
+            }
+        }
+    }
+    module
+        .attach_raw_tracepoint("tracee_sys_exit", "sys_exit")
+        .map_err(TracerError::module("attaching tracee_sys_exit"))?;
+    Ok(vec![
+        Attachment {
+            program: "tracee_sys_exit".into(),
+            target: "sys_exit".into(),
+            kind: "raw_tp",
+            fallback_reason,
+        },
+        entry(module)?,
+    ])
 }

@@ -35,7 +35,7 @@ use tracee_btf::resolver::{ResolveReport, ResolvedBtf, Source};
 use crate::decode::{Event, EventRef};
 use crate::events::{Catalog, EventId};
 
-pub use builder::TracerBuilder;
+pub use builder::{SyscallHooks, TracerBuilder};
 pub use policies::FilterStats;
 
 /// The compiled tracer program for this target (`bpf/tracee.bpf.c` in this crate, built by

@@ -176,9 +176,14 @@ pub struct LifecycleCfg {
 pub struct TracerCfg {
     /// Events of this process are not emitted (0: none excluded... except the idle task).
     pub tracer_tgid: u32,
-    /// Reserved, 0.
+    /// `CFG_*` flags.
     pub flags: u32,
 }
+
+/// [`TracerCfg::flags`]: the exit program reading the registers (`tracee_sys_exit_regs`) is
+/// attached, so `tracee_sys_enter` saves only the events flagged [`EV_CAPTURE_AT_ENTRY`] or
+/// [`EV_EMIT_AT_ENTRY`].
+pub const CFG_EXIT_READS_REGS: u32 = 1;
 
 /// Why a definition cannot be configured.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
