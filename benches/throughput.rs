@@ -15,6 +15,11 @@
 //! - `hooks`: traced by us with only `acct` selected, which the storm never calls: the cost
 //!   of having the sys_enter/sys_exit hooks attached at all (every syscall runs both
 //!   programs, which return after one lookup each) — the floor under the two phases above;
+//! - `floor-exit` and `floor-pair`: empty programs (`bpf/bench/floor.bpf.c`) on
+//!   `tp_btf/sys_exit` alone (the hook tracee-rs attaches by default) and on the
+//!   `raw_tp/sys_enter` + `raw_tp/sys_exit` pair (Tracee's hooks): what attaching to the
+//!   syscall tracepoints costs before a program does anything — no tracer on those hooks can
+//!   go under it;
 //! - `bpftrace`: `bpftrace -e` printing pid and pathname of every openat;
 //! - with `--compare-object FILE` (another build of `tracee.bpf.o`, e.g. `git show
 //!   REV:crates/tracee-core/bpf/tracee.bpf.o > old.o`): `other` and `other-filt`, the
@@ -25,7 +30,11 @@
 //! tracer is loaded only during its own phase, so slow drifts of a shared VM hit every phase
 //! alike. A round's slowdown is the phase's CPU time (user + system of the storm, which
 //! includes the BPF programs run in its syscalls) over the same round's untraced CPU time;
-//! the report gives the median and the range over rounds, wall time too.
+//! the report gives the median and the range over rounds, wall time too. Each storm also
+//! times its batches of `--batch` (20,000) iterations: a shared VM's steal and other load
+//! only ever add time, so the low quantiles of a phase's batches (pooled over rounds), over
+//! the same quantiles of the untraced batches, estimate the slowdown with the noise left
+//! out; the report gives the 10th and 25th percentiles.
 //!
 //! Then one profiling storm per tracer configuration with `kernel.bpf_stats_enabled=1`
 //! (restored afterwards; it adds two clock reads per program run, so it is kept out of the
@@ -61,33 +70,56 @@ struct Times {
     cpu: Duration,
 }
 
-/// Child mode: wait for a line on stdin, run the storm, print wall and CPU nanoseconds.
-fn storm(n: u64, path: &str) {
+/// CPU ns per open+close of each batch of a storm.
+type Batches = Vec<f64>;
+
+/// Child mode: wait for a line on stdin, run the storm, print wall and CPU nanoseconds,
+/// then the CPU nanoseconds per open+close of each batch of `batch` iterations.
+fn storm(n: u64, batch: u64, path: &str) {
     // A name of its own, for `perf report --comm tr-storm`.
     // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
     unsafe { libc::prctl(libc::PR_SET_NAME, c"tr-storm".as_ptr()) };
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
+    let batch = batch.clamp(1, n.max(1));
+    let mut batches = Vec::with_capacity((n / batch + 1) as usize);
     let c = cpu_ns();
     let t = Instant::now();
-    for _ in 0..n {
-        match File::open(path) {
-            Ok(f) => drop(f),
-            Err(e) => {
-                eprintln!("storm: open {path}: {e}");
-                std::process::exit(1);
+    let mut done = 0;
+    while done < n {
+        let k = batch.min(n - done);
+        let b = cpu_ns();
+        for _ in 0..k {
+            match File::open(path) {
+                Ok(f) => drop(f),
+                Err(e) => {
+                    eprintln!("storm: open {path}: {e}");
+                    std::process::exit(1);
+                }
             }
         }
+        batches.push((cpu_ns() - b) as f64 / k as f64);
+        done += k;
     }
     let wall = t.elapsed().as_nanos();
-    println!("{wall} {}", cpu_ns() - c);
+    let batches: Vec<String> = batches.iter().map(|b| format!("{b:.1}")).collect();
+    println!("{wall} {} {}", cpu_ns() - c, batches.join(" "));
 }
+
+/// Iterations per timed batch of a storm (`--batch`).
+static BATCH: AtomicU64 = AtomicU64::new(20_000);
 
 /// Run one storm child; `ready(pid)` runs after spawn and before the storm starts.
 fn run_storm(n: u64, path: &str, ready: impl FnOnce(u32)) -> Times {
+    run_storm_batches(n, path, ready).0
+}
+
+/// [`run_storm`], with the storm's batch times.
+fn run_storm_batches(n: u64, path: &str, ready: impl FnOnce(u32)) -> (Times, Batches) {
     let exe = std::env::current_exe().expect("current_exe");
+    let batch = BATCH.load(Ordering::Relaxed).to_string();
     let mut child = Command::new(exe)
-        .args(["--storm", &n.to_string(), path])
+        .args(["--storm", &n.to_string(), &batch, path])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -110,11 +142,12 @@ fn run_storm(n: u64, path: &str, ready: impl FnOnce(u32)) -> Times {
     assert!(status.success(), "storm child failed: {status}");
     let mut it = out
         .split_whitespace()
-        .map(|v| v.parse::<u64>().expect("storm prints nanoseconds"));
-    Times {
-        wall: Duration::from_nanos(it.next().expect("wall time")),
-        cpu: Duration::from_nanos(it.next().expect("cpu time")),
-    }
+        .map(|v| v.parse::<f64>().expect("storm prints nanoseconds"));
+    let times = Times {
+        wall: Duration::from_nanos(it.next().expect("wall time") as u64),
+        cpu: Duration::from_nanos(it.next().expect("cpu time") as u64),
+    };
+    (times, it.collect())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +156,8 @@ enum Phase {
     Ours,
     Filtered,
     Hooks,
+    FloorExit,
+    FloorPair,
     Bpftrace,
     Other,
     OtherFiltered,
@@ -135,6 +170,8 @@ impl Phase {
             Phase::Ours => "tracee-rs",
             Phase::Filtered => "filtered",
             Phase::Hooks => "hooks",
+            Phase::FloorExit => "floor-exit",
+            Phase::FloorPair => "floor-pair",
             Phase::Other => "other",
             Phase::OtherFiltered => "other-filt",
             Phase::Bpftrace => "bpftrace",
@@ -143,9 +180,11 @@ impl Phase {
 }
 
 /// What one phase of one round measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Sample {
     times: Times,
+    /// CPU ns per open+close of each batch.
+    batches: Batches,
     /// Tracer build + start time (ours), attach wait (bpftrace).
     startup: Duration,
     /// Events of the storm's pid with its path received (ours, bpftrace's lines).
@@ -254,6 +293,16 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// The `q` quantile (nearest rank) of `v`; NaN if empty.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n => v[((n - 1) as f64 * q).round() as usize],
+    }
+}
+
 fn range(v: &[f64]) -> (f64, f64) {
     v.iter()
         .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)))
@@ -306,12 +355,13 @@ fn phase_ours(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
         object,
     );
     let startup = t0.elapsed();
-    let times = run_storm(n, path, |pid| target.store(pid, Ordering::Relaxed));
+    let (times, batches) = run_storm_batches(n, path, |pid| target.store(pid, Ordering::Relaxed));
     drain(&seen);
     tracer.stop();
     let stats = tracer.stats();
     Sample {
         times,
+        batches,
         startup,
         got: seen.load(Ordering::Relaxed),
         lost: stats.drops.total(),
@@ -327,12 +377,13 @@ fn phase_filtered(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
         .build_with_callback(|_| {})
         .expect("start the filtered tracer");
     let startup = t0.elapsed();
-    let times = run_storm(n, path, |_| {});
+    let (times, batches) = run_storm_batches(n, path, |_| {});
     std::thread::sleep(Duration::from_millis(50));
     tracer.stop();
     let (kernel, _) = tracer.filter_stats().expect("policies are active");
     Sample {
         times,
+        batches,
         startup,
         got: tracer.stats().received,
         lost: kernel.emitted,
@@ -348,12 +399,52 @@ fn phase_hooks(n: u64, path: &str) -> Sample {
         .build_with_callback(|_| {})
         .expect("start the hooks-only tracer");
     let startup = t0.elapsed();
-    let times = run_storm(n, path, |_| {});
+    let (times, batches) = run_storm_batches(n, path, |_| {});
     tracer.stop();
     Sample {
         times,
+        batches,
         startup,
         got: tracer.stats().received,
+        lost: 0,
+        filtered: 0,
+        cached: 0,
+    }
+}
+
+/// Empty syscall hooks (`bpf/bench/floor.bpf.c`, built by scripts/build-bpf.sh).
+const FLOOR_OBJECT: &[u8] = include_bytes!("../bpf/bench/floor.bpf.o");
+
+/// A storm with the empty programs of `FLOOR_OBJECT` attached: `tp_btf/sys_exit` alone, or
+/// the raw_tp pair.
+fn phase_floor(n: u64, path: &str, pair: bool) -> Sample {
+    use tracee_bpf_obj::module::ModuleBuilder;
+
+    let t0 = Instant::now();
+    let mut module = ModuleBuilder::from_bytes(FLOOR_OBJECT)
+        .object_name("floor")
+        .load()
+        .expect("load bpf/bench/floor.bpf.o");
+    if pair {
+        module
+            .attach_raw_tracepoint("floor_exit_raw", "sys_exit")
+            .expect("attach floor_exit_raw");
+        module
+            .attach_raw_tracepoint("floor_enter", "sys_enter")
+            .expect("attach floor_enter");
+    } else {
+        module
+            .attach_tp_btf("floor_exit")
+            .expect("attach floor_exit");
+    }
+    let startup = t0.elapsed();
+    let (times, batches) = run_storm_batches(n, path, |_| {});
+    drop(module);
+    Sample {
+        times,
+        batches,
+        startup,
+        got: 0,
         lost: 0,
         filtered: 0,
         cached: 0,
@@ -389,7 +480,7 @@ fn phase_bpftrace(n: u64, path: &str, dir: &std::path::Path) -> Option<Sample> {
     std::thread::sleep(Duration::from_millis(500));
     let pid = Arc::new(AtomicU32::new(0));
     let p2 = pid.clone();
-    let times = run_storm(n, path, move |p| p2.store(p, Ordering::Relaxed));
+    let (times, batches) = run_storm_batches(n, path, move |p| p2.store(p, Ordering::Relaxed));
     std::thread::sleep(Duration::from_secs(1));
     let _ = Command::new("kill")
         .args(["-INT", &bt.id().to_string()])
@@ -410,6 +501,7 @@ fn phase_bpftrace(n: u64, path: &str, dir: &std::path::Path) -> Option<Sample> {
     }
     Some(Sample {
         times,
+        batches,
         startup,
         got: lines,
         lost: n.saturating_sub(lines),
@@ -436,7 +528,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--storm") {
         let n = args[i + 1].parse().expect("iterations");
-        storm(n, &args[i + 2]);
+        let batch = args[i + 2].parse().expect("batch");
+        storm(n, batch, &args[i + 3]);
         return;
     }
     if args.iter().any(|a| a == "--list") {
@@ -444,6 +537,7 @@ fn main() {
     }
     let n = arg_u64(&args, "--iterations", 1_000_000);
     let rounds = arg_u64(&args, "--rounds", 5).max(1) as usize;
+    BATCH.store(arg_u64(&args, "--batch", 20_000).max(1), Ordering::Relaxed);
     let with_bpftrace = !args.iter().any(|a| a == "--no-bpftrace");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -462,7 +556,14 @@ fn main() {
     );
     // Warm the page cache and the binary.
     run_storm(n / 10, &path, |_| {});
-    let mut phases = vec![Phase::Untraced, Phase::Ours, Phase::Filtered, Phase::Hooks];
+    let mut phases = vec![
+        Phase::Untraced,
+        Phase::Ours,
+        Phase::Filtered,
+        Phase::Hooks,
+        Phase::FloorExit,
+        Phase::FloorPair,
+    ];
     if with_bpftrace {
         phases.push(Phase::Bpftrace);
     }
@@ -480,19 +581,25 @@ fn main() {
         for k in 0..phases.len() {
             let phase = phases[(k + round) % phases.len()];
             let s = match phase {
-                Phase::Untraced => Some(Sample {
-                    times: run_storm(n, &path, |_| {}),
-                    startup: Duration::ZERO,
-                    got: 0,
-                    lost: 0,
-                    filtered: 0,
-                    cached: 0,
+                Phase::Untraced => Some({
+                    let (times, batches) = run_storm_batches(n, &path, |_| {});
+                    Sample {
+                        times,
+                        batches,
+                        startup: Duration::ZERO,
+                        got: 0,
+                        lost: 0,
+                        filtered: 0,
+                        cached: 0,
+                    }
                 }),
                 Phase::Ours => Some(phase_ours(n, &path, None)),
                 Phase::Filtered => Some(phase_filtered(n, &path, None)),
                 Phase::Other => Some(phase_ours(n, &path, other.as_ref())),
                 Phase::OtherFiltered => Some(phase_filtered(n, &path, other.as_ref())),
                 Phase::Hooks => Some(phase_hooks(n, &path)),
+                Phase::FloorExit => Some(phase_floor(n, &path, false)),
+                Phase::FloorPair => Some(phase_floor(n, &path, true)),
                 Phase::Bpftrace => phase_bpftrace(n, &path, &dir),
             };
             if let Some(s) = s {
@@ -525,6 +632,20 @@ fn main() {
         median(untraced.clone()),
         median(untraced.clone()) * 1e9 / n as f64
     );
+    let pooled = |phase: Phase| -> Vec<f64> {
+        samples
+            .iter()
+            .flat_map(|r| r.iter().filter(|(p, _)| *p == phase))
+            .flat_map(|(_, s)| s.batches.iter().copied())
+            .collect()
+    };
+    let base_batches = pooled(Phase::Untraced);
+    let (b10, b25) = (quantile(&base_batches, 0.10), quantile(&base_batches, 0.25));
+    println!(
+        "untraced   batches of {}: p10 {b10:.0} ns, p25 {b25:.0} ns per open+close ({} batches)",
+        BATCH.load(Ordering::Relaxed),
+        base_batches.len()
+    );
     for phase in phases.iter().copied().filter(|p| *p != Phase::Untraced) {
         let mut cpu = Vec::new();
         let mut wall = Vec::new();
@@ -554,6 +675,15 @@ fn main() {
             median(extra_ns),
             median(startup),
         );
+        let pb = pooled(phase);
+        let (p10, p25) = (quantile(&pb, 0.10), quantile(&pb, 0.25));
+        print!(
+            "; batches p10 {p10:.0} ns ({:.3}x, +{:.0} ns), p25 {p25:.0} ns ({:.3}x, +{:.0} ns)",
+            p10 / b10,
+            p10 - b10,
+            p25 / b25,
+            p25 - b25
+        );
         match phase {
             Phase::Ours | Phase::Other => println!(
                 "; events per round {got:?} of {n}, lost (kernel + channel) {lost:?}"
@@ -562,6 +692,7 @@ fn main() {
                 "; kernel emitted {lost:?}, kernel filtered {filtered:?} (from the cached scope verdict {cached:?}), received {got:?}"
             ),
             Phase::Hooks => println!("; events {got:?}"),
+            Phase::FloorExit | Phase::FloorPair => println!(),
             _ => println!("; lines with the path {got:?} of {n}"),
         }
     }
