@@ -57,8 +57,9 @@ pub struct TracerBuilder {
 pub enum SyscallHooks {
     /// `tp_btf/sys_exit` alone, taking the syscall's arguments from the registers at exit;
     /// `raw_tp/sys_enter` as well only while an event that must be read at entry is
-    /// selected (`execve`/`execveat`, whose memory is gone after the exec, and
-    /// `exit`/`exit_group`, which never return). Event timestamps are then taken at exit.
+    /// selected (`execve`/`execveat`, whose memory is gone after the exec; `exit`/`exit_group`,
+    /// which never return; `rt_sigreturn`, whose registers at exit are the interrupted
+    /// code's). The other events' timestamps are then taken at exit.
     /// Where `tp_btf/sys_exit` cannot attach: [`SyscallHooks::EntryAndExit`].
     #[default]
     Auto,

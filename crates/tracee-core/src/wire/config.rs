@@ -30,8 +30,10 @@ pub const MAX_SYSCALL_NR: u32 = 1024;
 /// Syscalls whose arguments must be read at entry: a successful exec replaces the address
 /// space their pointers point into.
 pub const CAPTURE_AT_ENTRY: &[&str] = &["execve", "execveat"];
-/// Syscalls that never return to a sys_exit.
-pub const EMIT_AT_ENTRY: &[&str] = &["exit", "exit_group"];
+/// Syscalls emitted at entry: exit/exit_group never return to a sys_exit, and rt_sigreturn
+/// returns into the restored context, whose registers (syscall number and arguments
+/// included) are the interrupted code's.
+pub const EMIT_AT_ENTRY: &[&str] = &["exit", "exit_group", "rt_sigreturn"];
 
 /// How the program reads one syscall argument register.
 #[repr(C)]

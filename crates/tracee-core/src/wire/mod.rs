@@ -41,9 +41,11 @@ bitflags::bitflags! {
         /// Some argument did not fit the event buffer: trailing arguments are missing or a
         /// string array was cut short.
         const TRUNCATED = 1;
-        /// The arguments were read at syscall entry (execve, execveat, exit, exit_group).
+        /// The arguments were read at syscall entry (execve, execveat, exit, exit_group,
+        /// rt_sigreturn).
         const ARGS_AT_ENTRY = 2;
-        /// The syscall never returns (exit, exit_group): the return value is 0, not a result.
+        /// Emitted at entry of a syscall that does not return a result (exit, exit_group;
+        /// rt_sigreturn, which resumes the interrupted code): the return value is 0.
         const NO_RETURN = 4;
     }
 }
