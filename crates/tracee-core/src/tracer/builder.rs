@@ -243,6 +243,7 @@ impl TracerBuilder {
             // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
             mb = mb.optional_program(hook.program());
         }
+        mb = mb.optional_program(PREV_COMM_PROGRAM);
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
         configure(&module, &sel, self.exclude_self)?;
         let active = match self.policy_set {
@@ -287,7 +288,8 @@ impl TracerBuilder {
         };
         // The filters' process map follows forks, execs and exits even when their events are
         // not selected.
-        let attachments = attach(&mut module, &sel, active.is_some())?;
+        let mut attachments = attach(&mut module, &sel, active.is_some())?;
+        attachments.extend(attach_prev_comm(&mut module, &sel));
         Ok(Tracer {
             reader,
             rx,
@@ -424,4 +426,48 @@ fn attach(
         }
     }
     Ok(out)
+}
+
+/// The tp_btf program that keeps a task's comm before a rename, for sched_process_exec's
+/// `prev_comm`; `tracee_task_rename_raw` is its raw_tp fallback.
+const PREV_COMM_PROGRAM: &str = "tracee_task_rename";
+
+/// Attaches the task_rename program when sched_process_exec is selected (it records only
+/// while the exec event has a `prev_comm` slot, and renames happen at exec and prctl, never
+/// per syscall). Not fatal: without it `prev_comm` is absent from the events.
+fn attach_prev_comm(module: &mut Module, sel: &Selection) -> Option<Attachment> {
+    if !sel
+        .lifecycle
+        .values()
+        .any(|(hook, _)| *hook == Lifecycle::Exec)
+    {
+        return None;
+    }
+    let tp = "task_rename";
+    match module.attach_tp_btf(PREV_COMM_PROGRAM) {
+        Ok(_) => Some(Attachment {
+            program: PREV_COMM_PROGRAM.to_string(),
+            target: tp.to_string(),
+            kind: "tp_btf",
+            fallback_reason: None,
+        }),
+        Err(e) => {
+            let raw = "tracee_task_rename_raw";
+            match module.attach_raw_tracepoint(raw, tp) {
+                Ok(_) => Some(Attachment {
+                    program: raw.to_string(),
+                    target: tp.to_string(),
+                    kind: "raw_tp",
+                    fallback_reason: Some(e.to_string()),
+                }),
+                Err(e2) => {
+                    log::warn!(
+                        "task_rename unavailable (tp_btf: {e}; raw_tp: {e2}); \
+                         sched_process_exec has no prev_comm"
+                    );
+                    None
+                }
+            }
+        }
+    }
 }
