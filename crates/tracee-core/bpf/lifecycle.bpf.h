@@ -233,10 +233,12 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	struct fs_struct___tr *fs;
 	struct tr_comm *prev;
 	struct tr_buf *b;
-	u64 filename, policies;
+	u64 filename, policies, at;
 	u32 tid;
 
-	tr_f_on_exec(bprm);
+	/* the filters hash the executable's path: from the pathname slot's walk when it has one */
+	if (!c || c->index[1] == TR_LIFE_SKIP)
+		tr_f_on_exec(bprm);
 	if (!c)
 		return 0;
 	b = tr_scratch_buf();
@@ -250,8 +252,11 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	in = tr_stdin_file(p);
 	fs = BPF_CORE_READ(p, fs);
 	off = tr_put_kstr_slot(b, off, c, 0, filename, &argnum);
+	at = off + 3; /* the pathname's payload, after its argument head */
 	off = tr_put_path_slot(b, off, c, 1, (u64)BPF_CORE_READ(file, f_path.mnt),
 			       (u64)BPF_CORE_READ(file, f_path.dentry), &argnum);
+	if (c->index[1] != TR_LIFE_SKIP && off > at)
+		tr_f_on_exec_path(b, at);
 	off = tr_put_kstr_slot(b, off, c, 2, (u64)BPF_CORE_READ(bprm, interp), &argnum);
 	off = tr_put_area_slot(b, off, c, 3, BPF_CORE_READ(mm, arg_start),
 			       BPF_CORE_READ(mm, arg_end), &argnum);

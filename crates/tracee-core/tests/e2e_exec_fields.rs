@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use e2e_common::{collect_until, tracer_or_skip};
 use tracee_core::decode::Event;
+use tracee_core::events::Catalog;
+use tracee_core::filters::{policy_from_flags, PolicySet};
 use tracee_core::tracer::Tracer;
 
 /// The PT_INTERP path of a 64-bit little-endian ELF file, `None` without one (static).
@@ -220,4 +222,63 @@ fn e2e_exec_fields_interpreter_interp_prev_comm_and_kernel_flag() {
         evs[0]
     );
     tracer.stop();
+}
+
+#[test]
+fn e2e_exec_scope_uses_the_exec_events_own_path_walk() {
+    // With sched_process_exec selected, the filters take the executable's path from the exec
+    // event's pathname walk (one walk per exec, not two): the exec= scope must still match
+    // the exec itself and what the process does after it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let link = dir.path().join("cat-link");
+    std::os::unix::fs::symlink("/bin/cat", &link).expect("symlink to /bin/cat");
+    let real = std::fs::canonicalize(&link).expect("canonicalize the link");
+    let file = dir.path().join(format!("exe-walk-{}", std::process::id()));
+    std::fs::write(&file, "x").expect("write the file");
+    let (real_s, file_s) = (real.to_str().expect("utf-8"), file.to_str().expect("utf-8"));
+    let cat = Catalog::builtin();
+    let scope = format!("exec={real_s}");
+    let policy = policy_from_flags(
+        &cat,
+        "exe",
+        &[scope.as_str()],
+        &["openat", "sched_process_exec"],
+    )
+    .expect("valid policy");
+    let set = PolicySet::from_policies([policy]).expect("policy set");
+    let Some(tracer) = tracer_or_skip(
+        "e2e_exec_scope_uses_the_exec_events_own_path_walk",
+        Tracer::builder().policies(set),
+    ) else {
+        return;
+    };
+    let mut child = Command::new(&link)
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the link");
+    let pid = child.id();
+    assert!(child.wait().expect("wait").success());
+    let is_open = |e: &Event| {
+        e.event_name == "openat" && e.arg("pathname").and_then(|v| v.as_str()) == Some(file_s)
+    };
+    let events = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.header.pid == pid,
+        |evs| evs.iter().any(is_open) && evs.iter().any(|e| e.event_name == "sched_process_exec"),
+    );
+    tracer.stop();
+    let exec = events
+        .iter()
+        .find(|e| e.event_name == "sched_process_exec")
+        .unwrap_or_else(|| panic!("no sched_process_exec of pid {pid}: {events:#?}"));
+    assert_eq!(str_arg(exec, "pathname"), Some(real_s), "{exec:?}");
+    assert_eq!(exec.header.matched_policies, 1, "{exec:?}");
+    let open = events
+        .iter()
+        .find(|e| is_open(e))
+        .unwrap_or_else(|| panic!("no openat of {file_s} by pid {pid}: {events:#?}"));
+    assert_eq!(open.header.matched_policies, 1, "{open:?}");
 }
