@@ -119,6 +119,7 @@ static __always_inline u64 tr_put_path_slot(struct tr_buf *b, u64 off, struct tr
 
 #define TR_PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
 #define TR_AT_NULL 0
+#define TR_AT_PAGESZ 6
 #define TR_AT_BASE 7 /* auxv: where the ELF interpreter was loaded (0: none) */
 #define TR_AUXV_PAIRS 32
 
@@ -170,20 +171,27 @@ static __always_inline u64 tr_put_comm_slot(struct tr_buf *b, u64 off, struct tr
 	return o + 4 + (n & 15);
 }
 
-/* AT_BASE of the auxiliary vector the exec just built (the new mm's saved copy), 0 if none. */
+/*
+ * AT_BASE of the auxiliary vector the exec just built (the new mm's saved copy), 0 if none.
+ * The kernel puts AT_PAGESZ before AT_BASE; requiring it (a page size, never 0) first also
+ * rejects a compat (32-bit) task's vector, whose pairs are u32s this does not read.
+ */
 static __always_inline u64 tr_at_base(struct mm_struct___tr *mm)
 {
 	unsigned long *auxv = __builtin_preserve_access_index(&mm->saved_auxv[0]);
 	u32 pairs = bpf_core_field_size(mm->saved_auxv) / (2 * sizeof(unsigned long));
 	unsigned long kv[2];
+	bool pagesz = false;
 
 	for (u32 i = 0; i < TR_AUXV_PAIRS && i < pairs; i++) {
 		if (bpf_probe_read_kernel(kv, sizeof(kv), auxv + 2 * i))
 			return 0;
 		if (kv[0] == TR_AT_NULL)
 			return 0;
+		if (kv[0] == TR_AT_PAGESZ)
+			pagesz = kv[1] >= 4096 && !(kv[1] & (kv[1] - 1));
 		if (kv[0] == TR_AT_BASE)
-			return kv[1];
+			return pagesz ? kv[1] : 0;
 	}
 	return 0;
 }
