@@ -146,7 +146,11 @@ static __always_inline int tr_rename(struct task_struct___tr *t)
 	struct tr_life_cfg *c = bpf_map_lookup_elem(&tr_lifecycle, &which);
 	struct tr_comm v = {};
 
-	/* only while an exec event wants it: renames outside execs (prctl) cost a lookup */
+	/*
+	 * Renames come from execs, prctl(PR_SET_NAME) and /proc/PID/comm writes, never per
+	 * syscall: an array lookup each, and a hash update only while an exec event wants
+	 * prev_comm (a prctl's entry is overwritten by the exec's own rename).
+	 */
 	if (!c || !c->policies || c->index[TR_EXEC_PREV_COMM] == TR_LIFE_SKIP)
 		return 0;
 	tid = BPF_CORE_READ(t, pid);
