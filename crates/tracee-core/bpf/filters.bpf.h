@@ -687,27 +687,20 @@ __noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry);
 /*
  * sched_process_exec: the process's executable is the path of the file executed (bprm->file,
  * walked by tr_put_path: symlinks resolved, as Tracee's binary filter and /proc/PID/exe,
- * which seeds processes started before the tracer). Runs before tr_exec uses the per-CPU
- * scratch buffer.
+ * which seeds processes started before the tracer). tr_f_on_exec_path takes the walk tr_exec
+ * already put in its buffer at `at` (u32 length, bytes); tr_f_on_exec walks it itself, into
+ * the per-CPU scratch buffer, before tr_exec uses that.
  */
-static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)
+static __always_inline void tr_f_on_exec_path(struct tr_buf *b, u64 at)
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tr_f_hash_ctx hc = { .start = 4, .h = 0xcbf29ce484222325ULL };
+	struct tr_f_hash_ctx hc = { .b = b, .start = at + 4, .h = 0xcbf29ce484222325ULL };
 	struct tr_f_proc entry = {}, *pp;
-	struct file___tr *file;
-	u32 zero = 0, len;
+	u32 len;
 
-	if (!tr_f_version())
+	if (!b || at > TR_OFF_MAX || !tr_f_version())
 		return;
-	hc.b = bpf_map_lookup_elem(&tr_scratch, &zero);
-	if (!hc.b)
-		return;
-	file = BPF_CORE_READ(bprm, file);
-	if (tr_put_path(hc.b, 0, (u64)BPF_CORE_READ(file, f_path.mnt),
-			(u64)BPF_CORE_READ(file, f_path.dentry)) < 0)
-		return;
-	len = *(u32 *)hc.b->data;
+	len = *(u32 *)(b->data + at);
 	if (!len || len > TR_STR_MAX)
 		return;
 	bpf_loop(len, tr_f_hash_step, &hc, 0);
@@ -720,6 +713,24 @@ static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)
 	entry.exe_hash = hc.h;
 	entry.flags = TR_F_PROC_HAS_EXE;
 	bpf_map_update_elem(&tr_f_proc, &tgid, &entry, BPF_ANY);
+}
+
+static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)
+{
+	struct file___tr *file;
+	struct tr_buf *b;
+	u32 zero = 0;
+
+	if (!tr_f_version())
+		return;
+	b = bpf_map_lookup_elem(&tr_scratch, &zero);
+	if (!b)
+		return;
+	file = BPF_CORE_READ(bprm, file);
+	if (tr_put_path(b, 0, (u64)BPF_CORE_READ(file, f_path.mnt),
+			(u64)BPF_CORE_READ(file, f_path.dentry)) < 0)
+		return;
+	tr_f_on_exec_path(b, 0);
 }
 
 /* sched_process_exit of a process's last thread: forget it. */

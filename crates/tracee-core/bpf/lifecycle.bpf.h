@@ -109,12 +109,130 @@ static __always_inline u64 tr_put_path_slot(struct tr_buf *b, u64 off, struct tr
 	return r < 0 ? off : r;
 }
 
+/* Exec slots beyond the first twelve (see tr_exec). */
+#define TR_EXEC_ITP_PATH 12
+#define TR_EXEC_ITP_DEV 13
+#define TR_EXEC_ITP_INODE 14
+#define TR_EXEC_ITP_CTIME 15
+#define TR_EXEC_FROM_KERNEL 16
+#define TR_EXEC_PREV_COMM 17
+
+#define TR_PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
+#define TR_AT_NULL 0
+#define TR_AT_PAGESZ 6
+#define TR_AT_BASE 7 /* auxv: where the ELF interpreter was loaded (0: none) */
+#define TR_AUXV_PAIRS 32
+
+/*
+ * The comm a task had before its last rename (task_rename fires in __set_task_comm before
+ * the copy; an exec renames the task in begin_new_exec, before sched_process_exec), keyed by
+ * tid: an exec by a non-leader thread has already taken the leader's tid when it renames.
+ * Taken by sched_process_exec, dropped at exit; LRU for tasks that rename and never exec.
+ */
+struct tr_comm {
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct tr_comm);
+} tr_prev_comm SEC(".maps");
+
+static __always_inline int tr_rename(struct task_struct___tr *t)
+{
+	u32 which = TR_LIFE_EXEC, tid;
+	struct tr_life_cfg *c = bpf_map_lookup_elem(&tr_lifecycle, &which);
+	struct tr_comm v = {};
+
+	/*
+	 * Renames come from execs, prctl(PR_SET_NAME) and /proc/PID/comm writes, never per
+	 * syscall: an array lookup each, and a hash update only while an exec event wants
+	 * prev_comm (a prctl's entry is overwritten by the exec's own rename).
+	 */
+	if (!c || !c->policies || c->index[TR_EXEC_PREV_COMM] == TR_LIFE_SKIP)
+		return 0;
+	tid = BPF_CORE_READ(t, pid);
+	BPF_CORE_READ_STR_INTO(&v.comm, t, comm);
+	bpf_map_update_elem(&tr_prev_comm, &tid, &v, BPF_ANY);
+	return 0;
+}
+
+/* Lifecycle string slot of at most 15 bytes from BPF memory (a map value). */
+static __always_inline u64 tr_put_comm_slot(struct tr_buf *b, u64 off, struct tr_life_cfg *c,
+					    u32 slot, struct tr_comm *v, u32 *argnum)
+{
+	int q = tr_slot(b, off, c, slot, TR_CLASS_STR, argnum);
+	u64 o = q;
+	long n;
+
+	if (q < 0 || o > TR_OFF_MAX)
+		return off;
+	n = bpf_probe_read_kernel_str(b->data + o + 4, sizeof(v->comm), v->comm);
+	n = n > 0 ? n - 1 : 0;
+	*(u32 *)(b->data + o) = n;
+	return o + 4 + (n & 15);
+}
+
+/*
+ * AT_BASE of the auxiliary vector the exec just built (the new mm's saved copy), 0 if none.
+ * The kernel puts AT_PAGESZ before AT_BASE; requiring it (a page size, never 0) first also
+ * rejects a compat (32-bit) task's vector, whose pairs are u32s this does not read.
+ */
+static __always_inline u64 tr_at_base(struct mm_struct___tr *mm)
+{
+	unsigned long *auxv = __builtin_preserve_access_index(&mm->saved_auxv[0]);
+	u32 pairs = bpf_core_field_size(mm->saved_auxv) / (2 * sizeof(unsigned long));
+	unsigned long kv[2];
+	bool pagesz = false;
+
+	for (u32 i = 0; i < TR_AUXV_PAIRS && i < pairs; i++) {
+		if (bpf_probe_read_kernel(kv, sizeof(kv), auxv + 2 * i))
+			return 0;
+		if (kv[0] == TR_AT_NULL)
+			return 0;
+		if (kv[0] == TR_AT_PAGESZ)
+			pagesz = kv[1] >= 4096 && !(kv[1] & (kv[1] - 1));
+		if (kv[0] == TR_AT_BASE)
+			return pagesz ? kv[1] : 0;
+	}
+	return 0;
+}
+
+static long tr_vma_file(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	*(u64 *)data = (u64)BPF_CORE_READ((struct vm_area_struct___tr *)vma, vm_file);
+	return 0;
+}
+
+/*
+ * The ELF interpreter (ld.so) the exec loaded, 0 for a static binary: the file mapped at the
+ * auxv's AT_BASE in the new mm. Tracee learns it from a kprobe on load_elf_phdrs; with no
+ * kprobes, the mapping says the same after the fact. The task is current at
+ * sched_process_exec; bpf_find_vma (5.17, as bpf_loop the path walk needs) wants a BTF one.
+ */
+static __always_inline struct file___tr *tr_interpreter(struct mm_struct___tr *mm)
+{
+	u64 base = tr_at_base(mm), file = 0;
+
+	if (!base)
+		return 0;
+	if (bpf_find_vma(bpf_get_current_task_btf(), base, tr_vma_file, &file, 0))
+		return 0;
+	return (void *)file;
+}
+
 /*
  * Exec slots: 0 cmdpath (bprm->filename: the path as asked for), 1 pathname (the path of the
  * file executed, bprm->file, walked as Tracee does: symlinks resolved, "memfd:NAME" for a
  * memfd), 2 interp (bprm->interp: a script's `#!` interpreter), 3 argv, 4 env (from the new
  * mm), 5 dev, 6 inode, 7 inode_mode, 8 ctime (of the file), 9 stdin_type, 10 stdin_path
- * (both of fd 0; empty without one), 11 pwd (fs->pwd).
+ * (both of fd 0; empty without one), 11 pwd (fs->pwd), 12-15 interpreter path, dev,
+ * inode and ctime (the ELF interpreter, only when there is one and it is not the file
+ * executed, as Tracee), 16 invoked_from_kernel (the parent is a kernel thread: a usermode
+ * helper, Tracee's rule), 17 prev_comm (the comm before the exec renamed the task; absent
+ * if task_rename is not attached).
  */
 static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binprm___tr *bprm)
 {
@@ -123,12 +241,16 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	u32 argnum = 0;
 	struct mm_struct___tr *mm;
 	struct inode___tr *inode;
-	struct file___tr *file, *in;
+	struct file___tr *file, *in, *itp = 0;
 	struct fs_struct___tr *fs;
+	struct tr_comm *prev;
 	struct tr_buf *b;
-	u64 filename, policies;
+	u64 filename, policies, at;
+	u32 tid;
 
-	tr_f_on_exec(bprm);
+	/* the filters hash the executable's path: from the pathname slot's walk when it has one */
+	if (!c || c->index[1] == TR_LIFE_SKIP)
+		tr_f_on_exec(bprm);
 	if (!c)
 		return 0;
 	b = tr_scratch_buf();
@@ -142,8 +264,11 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	in = tr_stdin_file(p);
 	fs = BPF_CORE_READ(p, fs);
 	off = tr_put_kstr_slot(b, off, c, 0, filename, &argnum);
+	at = off + 3; /* the pathname's payload, after its argument head */
 	off = tr_put_path_slot(b, off, c, 1, (u64)BPF_CORE_READ(file, f_path.mnt),
 			       (u64)BPF_CORE_READ(file, f_path.dentry), &argnum);
+	if (c->index[1] != TR_LIFE_SKIP && off > at)
+		tr_f_on_exec_path(b, at);
 	off = tr_put_kstr_slot(b, off, c, 2, (u64)BPF_CORE_READ(bprm, interp), &argnum);
 	off = tr_put_area_slot(b, off, c, 3, BPF_CORE_READ(mm, arg_start),
 			       BPF_CORE_READ(mm, arg_end), &argnum);
@@ -159,6 +284,28 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 			       in ? (u64)BPF_CORE_READ(in, f_path.dentry) : 0, &argnum);
 	off = tr_put_path_slot(b, off, c, 11, (u64)BPF_CORE_READ(fs, pwd.mnt),
 			       (u64)BPF_CORE_READ(fs, pwd.dentry), &argnum);
+	if (c->index[TR_EXEC_ITP_PATH] != TR_LIFE_SKIP || c->index[TR_EXEC_ITP_DEV] != TR_LIFE_SKIP ||
+	    c->index[TR_EXEC_ITP_INODE] != TR_LIFE_SKIP || c->index[TR_EXEC_ITP_CTIME] != TR_LIFE_SKIP)
+		itp = tr_interpreter(mm);
+	if (itp && BPF_CORE_READ(itp, f_inode) != inode) {
+		struct inode___tr *ii = BPF_CORE_READ(itp, f_inode);
+
+		off = tr_put_path_slot(b, off, c, TR_EXEC_ITP_PATH,
+				       (u64)BPF_CORE_READ(itp, f_path.mnt),
+				       (u64)BPF_CORE_READ(itp, f_path.dentry), &argnum);
+		off = tr_put_u64_slot(b, off, c, TR_EXEC_ITP_DEV, BPF_CORE_READ(ii, i_sb, s_dev),
+				      &argnum);
+		off = tr_put_u64_slot(b, off, c, TR_EXEC_ITP_INODE, BPF_CORE_READ(ii, i_ino), &argnum);
+		off = tr_put_u64_slot(b, off, c, TR_EXEC_ITP_CTIME, tr_inode_ctime(ii), &argnum);
+	}
+	off = tr_put_u64_slot(b, off, c, TR_EXEC_FROM_KERNEL,
+			      (BPF_CORE_READ(p, real_parent, flags) & TR_PF_KTHREAD) != 0, &argnum);
+	tid = BPF_CORE_READ(p, pid);
+	prev = bpf_map_lookup_elem(&tr_prev_comm, &tid);
+	if (prev) {
+		off = tr_put_comm_slot(b, off, c, TR_EXEC_PREV_COMM, prev, &argnum);
+		bpf_map_delete_elem(&tr_prev_comm, &tid);
+	}
 	((struct tr_header *)b->data)->argnum = argnum;
 	policies = tr_f_judge(c->event_id, c->policies, b, 0);
 	if (!policies)
@@ -218,6 +365,7 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 
 	/* exit/exit_group never reach sys_exit (tr_pending is freed with the task) */
 	bpf_map_delete_elem(&tr_entry_bufs, &tid);
+	bpf_map_delete_elem(&tr_prev_comm, &tid);
 	c = tr_life(TR_LIFE_EXIT);
 	if (!c) {
 		tr_f_on_exit(p);
@@ -261,6 +409,12 @@ int BPF_PROG(tracee_sched_exit, struct task_struct *p)
 	return tr_exit((void *)p);
 }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(tracee_task_rename, struct task_struct *t, const char *comm)
+{
+	return tr_rename((void *)t);
+}
+
 /* raw_tp fallbacks (same code, untyped context): for kernels where tp_btf cannot attach. */
 
 SEC("raw_tp/sched_process_exec")
@@ -280,4 +434,10 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(tracee_sched_exit_raw, struct task_struct *p)
 {
 	return tr_exit((void *)p);
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(tracee_task_rename_raw, struct task_struct *t, const char *comm)
+{
+	return tr_rename((void *)t);
 }

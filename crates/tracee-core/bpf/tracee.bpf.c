@@ -33,7 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TR_WIRE_VERSION 1
 #define TR_MAX_SYSCALLS 1024
 #define TR_MAX_ARGS 6
-#define TR_LIFE_SLOTS 16
+#define TR_LIFE_SLOTS 32
 #define TR_BUF_SIZE 16384
 #define TR_STR_MAX 4096
 #define TR_BYTES_MAX 4096
@@ -181,7 +181,7 @@ struct tr_header {
 
 _Static_assert(sizeof(struct tr_header) == 128, "wire header is 128 bytes");
 _Static_assert(sizeof(struct tr_event_cfg) == 40, "tr_event_cfg is 40 bytes");
-_Static_assert(sizeof(struct tr_life_cfg) == 48, "tr_life_cfg is 48 bytes");
+_Static_assert(sizeof(struct tr_life_cfg) == 80, "tr_life_cfg is 80 bytes");
 
 struct tr_buf {
 	u8 data[TR_BUF_SIZE];

@@ -49,6 +49,8 @@ struct pid___tr {
 };
 
 struct mm_struct___tr {
+	/* (type, value) pairs of the auxiliary vector the exec gave the program, AT_NULL-ended */
+	unsigned long saved_auxv[2];
 	unsigned long arg_start;
 	unsigned long arg_end;
 	unsigned long env_start;
@@ -126,6 +128,10 @@ struct file___tr {
 	struct inode___tr *f_inode;
 };
 
+struct vm_area_struct___tr {
+	struct file___tr *vm_file;
+};
+
 struct fdtable___tr {
 	struct file___tr **fd;
 };
@@ -143,6 +149,8 @@ struct signal_struct___tr {
 };
 
 struct task_struct___tr {
+	unsigned int flags;
+	char comm[16];
 	pid_t pid;
 	pid_t tgid;
 	int exit_code;

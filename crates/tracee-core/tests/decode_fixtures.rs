@@ -102,6 +102,38 @@ fn lifecycle_fixtures_have_the_captured_values() {
         exec.arg("stdin_type").is_some(),
         "stdin_type captured: {exec:?}"
     );
+    // The ELF interpreter mapped by the exec (captured on Debian 12 x86_64), the comm the
+    // spawned child had until its exec (the capturing test thread's, cut to 15 bytes), a
+    // normal exec's interp (the filename) and flag.
+    assert_eq!(
+        exec.arg("interpreter_pathname").and_then(|v| v.as_str()),
+        Some("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2")
+    );
+    for n in ["interpreter_dev", "interpreter_inode", "interpreter_ctime"] {
+        assert!(
+            exec.arg(n).and_then(|v| v.as_i64()).unwrap() > 0,
+            "{n}: {exec:?}"
+        );
+    }
+    assert_ne!(
+        exec.arg("interpreter_inode").and_then(|v| v.as_i64()),
+        exec.arg("inode").and_then(|v| v.as_i64()),
+        "the interpreter is another file"
+    );
+    assert_eq!(
+        exec.arg("prev_comm").and_then(|v| v.as_str()),
+        Some("capture_fixture")
+    );
+    assert_eq!(
+        exec.arg("interp").and_then(|v| v.as_str()),
+        Some("/bin/true")
+    );
+    assert_eq!(
+        exec.arg("invoked_from_kernel"),
+        Some(&tracee_core::decode::OwnedValue::Bool(false)),
+        "{exec:?}"
+    );
+    assert_eq!(exec.args.len(), 18, "every argument of the definition");
     // Lifecycle events carry the syscall the task was in.
     assert_eq!(exec.header.syscall, Some(libc::SYS_execve as i32));
 

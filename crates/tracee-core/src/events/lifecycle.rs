@@ -32,12 +32,15 @@ pub const SCHED_PROCESS_EXIT: EventId = EventId(1002);
 const STR: &str = "const char*";
 const STRS: &str = "const char**";
 
-// sched_process_exec: the tracer's program fills cmdpath, pathname, dev, inode, ctime,
-// inode_mode (of the exec'd file, bprm->file: for a script, its interpreter's), argv, interp,
-// stdin_type, stdin_path, env and pwd (see `wire::config::Lifecycle::slots`); pathname,
-// stdin_path and pwd are walked from dentries and mounts as Tracee's get_path_str does (a
-// memfd is "memfd:NAME"). Not emitted: interpreter_* (Tracee learns the ELF loader from a
-// kprobe on its open; kprobes are not assumed), invoked_from_kernel and prev_comm.
+// sched_process_exec: the tracer's program fills every argument (see
+// `wire::config::Lifecycle::slots`). dev, inode, ctime and inode_mode are of the exec'd file
+// (bprm->file: for a script, its interpreter's); pathname, stdin_path, pwd and
+// interpreter_pathname are walked from dentries and mounts as Tracee's get_path_str does (a
+// memfd is "memfd:NAME"). interpreter_* is the ELF interpreter mapped at the new auxv's
+// AT_BASE (Tracee learns it from a kprobe on load_elf_phdrs), absent for a static binary or
+// when it is the file executed; invoked_from_kernel: the parent is a kernel thread (Tracee's
+// rule); prev_comm comes from the task_rename the exec does (absent if that hook could not
+// attach). env is filled when the definition has it (Tracee: only with its exec-env option).
 pub(crate) static LIFECYCLE: &[RawEvent] = &[
     lifecycle(
         SCHED_PROCESS_EXEC,

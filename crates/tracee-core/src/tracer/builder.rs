@@ -295,6 +295,7 @@ impl TracerBuilder {
         if has_exit_regs {
             mb = mb.optional_program(SYS_EXIT_REGS);
         }
+        mb = mb.optional_program(PREV_COMM_PROGRAM);
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
         configure(&module, &sel, self.exclude_self)?;
         let active = match self.policy_set {
@@ -343,7 +344,8 @@ impl TracerBuilder {
             SyscallHooks::Auto if !has_exit_regs => SyscallHooks::EntryAndExit,
             h => h,
         };
-        let attachments = attach(&mut module, &sel, active.is_some(), hooks)?;
+        let mut attachments = attach(&mut module, &sel, active.is_some(), hooks)?;
+        attachments.extend(attach_prev_comm(&mut module, &sel));
         Ok(Tracer {
             reader,
             rx,
@@ -537,4 +539,48 @@ fn attach_syscalls(
         },
         entry(module)?,
     ])
+}
+
+/// The tp_btf program that keeps a task's comm before a rename, for sched_process_exec's
+/// `prev_comm`; `tracee_task_rename_raw` is its raw_tp fallback.
+const PREV_COMM_PROGRAM: &str = "tracee_task_rename";
+
+/// Attaches the task_rename program when sched_process_exec is selected (it records only
+/// while the exec event has a `prev_comm` slot, and renames happen at exec and prctl, never
+/// per syscall). Not fatal: without it `prev_comm` is absent from the events.
+fn attach_prev_comm(module: &mut Module, sel: &Selection) -> Option<Attachment> {
+    if !sel
+        .lifecycle
+        .values()
+        .any(|(hook, _)| *hook == Lifecycle::Exec)
+    {
+        return None;
+    }
+    let tp = "task_rename";
+    match module.attach_tp_btf(PREV_COMM_PROGRAM) {
+        Ok(_) => Some(Attachment {
+            program: PREV_COMM_PROGRAM.to_string(),
+            target: tp.to_string(),
+            kind: "tp_btf",
+            fallback_reason: None,
+        }),
+        Err(e) => {
+            let raw = "tracee_task_rename_raw";
+            match module.attach_raw_tracepoint(raw, tp) {
+                Ok(_) => Some(Attachment {
+                    program: raw.to_string(),
+                    target: tp.to_string(),
+                    kind: "raw_tp",
+                    fallback_reason: Some(e.to_string()),
+                }),
+                Err(e2) => {
+                    log::warn!(
+                        "task_rename unavailable (tp_btf: {e}; raw_tp: {e2}); \
+                         sched_process_exec has no prev_comm"
+                    );
+                    None
+                }
+            }
+        }
+    }
 }

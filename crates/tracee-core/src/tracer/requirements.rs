@@ -40,6 +40,7 @@ const HELPERS: &[(u32, &str, &str)] = &[
     (157, "bpf_task_storage_delete", "5.11"),
     (158, "bpf_get_current_task_btf", "5.11, and in-kernel BTF"),
     (175, "bpf_task_pt_regs", "5.15, and in-kernel BTF"),
+    (180, "bpf_find_vma", "5.17"),
     (181, "bpf_loop", "5.17"),
 ];
 

@@ -111,6 +111,12 @@ impl Lifecycle {
                 (&["stdin_type"], I),
                 (&["stdin_path"], WireClass::Str),
                 (&["pwd"], WireClass::Str),
+                (&["interpreter_pathname"], WireClass::Str),
+                (&["interpreter_dev"], I),
+                (&["interpreter_inode"], I),
+                (&["interpreter_ctime"], I),
+                (&["invoked_from_kernel"], I),
+                (&["prev_comm"], WireClass::Str),
             ],
             Lifecycle::Fork => &[
                 (&["parent_tid"], I),
@@ -156,7 +162,10 @@ impl Lifecycle {
     }
 }
 
-/// One `tr_lifecycle` entry (48 bytes, `struct tr_life_cfg`).
+/// Slots of a [`LifecycleCfg`] (`TR_LIFE_SLOTS`).
+pub const LIFE_SLOTS: usize = 32;
+
+/// One `tr_lifecycle` entry (80 bytes, `struct tr_life_cfg`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct LifecycleCfg {
@@ -167,9 +176,9 @@ pub struct LifecycleCfg {
     /// Reserved, 0.
     pub flags: u32,
     /// Per slot: the argument's index in the definition, or [`LIFE_SKIP`].
-    pub index: [u8; 16],
+    pub index: [u8; LIFE_SLOTS],
     /// Per slot: the argument's [`ArgType`] wire code.
-    pub type_code: [u8; 16],
+    pub type_code: [u8; LIFE_SLOTS],
 }
 
 /// The `tr_config` entry (`struct tr_config`).
@@ -295,8 +304,8 @@ impl LifecycleCfg {
             policies,
             event_id: def.id().0,
             flags: 0,
-            index: [LIFE_SKIP; 16],
-            type_code: [0; 16],
+            index: [LIFE_SKIP; LIFE_SLOTS],
+            type_code: [0; LIFE_SLOTS],
         };
         for (slot, (names, _)) in hook.slots().iter().enumerate() {
             if let Some((i, a)) = names.iter().find_map(|n| def.arg(n)) {
@@ -323,7 +332,13 @@ mod tests {
     #[test]
     fn sizes_match_the_c_structs() {
         assert_eq!(std::mem::size_of::<EventCfg>(), 40);
-        assert_eq!(std::mem::size_of::<LifecycleCfg>(), 48);
+        assert_eq!(std::mem::size_of::<LifecycleCfg>(), 80);
+        for hook in Lifecycle::ALL {
+            assert!(
+                hook.slots().len() <= LIFE_SLOTS,
+                "{hook:?} has too many slots"
+            );
+        }
         assert_eq!(std::mem::size_of::<TracerCfg>(), 8);
     }
 }

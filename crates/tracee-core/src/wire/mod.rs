@@ -24,7 +24,7 @@ pub const HEADER_SIZE: usize = 128;
 /// Size of an argument's head (index, type code, class).
 pub const ARG_HEAD_SIZE: usize = 3;
 /// Most arguments one event can carry on the wire.
-pub const MAX_ARGS: usize = 16;
+pub const MAX_ARGS: usize = 32;
 /// Most bytes of one string the program captures (including the NUL it drops).
 pub const MAX_STR: usize = 4096;
 /// Most elements of one string array the program captures.
