@@ -342,7 +342,8 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	h->version = TR_WIRE_VERSION;
 	h->reserved = 0;
 	h->start_time = t->start_time;
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	/* bpf_get_current_cgroup_id() without the helper call: the same pointer walk, as loads */
+	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
 	h->pid = pid_tgid >> 32;
 	h->tid = (u32)pid_tgid;
 	h->ppid = parent->tgid;
@@ -373,10 +374,16 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	h->gid = ugid >> 32;
 	h->mnt_ns = nsp->mnt_ns->ns.inum;
 	h->cpu = bpf_get_smp_processor_id();
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
-	if (bpf_probe_read_kernel_str(h->uts_name, sizeof(h->uts_name),
-				      nsp->uts_ns->name.nodename) < 0)
-		h->uts_name[0] = 0;
+	/*
+	 * Two 8-byte loads each instead of a string-copy helper: the kernel keeps comm and the
+	 * nodename NUL-padded; the last byte is forced to NUL as the helpers would.
+	 */
+	*(u64 *)&h->comm[0] = *(u64 *)&t->comm[0];
+	*(u64 *)&h->comm[8] = *(u64 *)&t->comm[8];
+	h->comm[15] = 0;
+	*(u64 *)&h->uts_name[0] = *(u64 *)&nsp->uts_ns->name.nodename[0];
+	*(u64 *)&h->uts_name[8] = *(u64 *)&nsp->uts_ns->name.nodename[8];
+	h->uts_name[15] = 0;
 	return 0;
 }
 

@@ -148,6 +148,19 @@ struct signal_struct___tr {
 	struct atomic_t___tr live;
 };
 
+/* The task's cgroup on the default hierarchy, as bpf_get_current_cgroup_id() finds it. */
+struct kernfs_node___tr {
+	u64 id;
+};
+
+struct cgroup___tr {
+	struct kernfs_node___tr *kn;
+};
+
+struct css_set___tr {
+	struct cgroup___tr *dfl_cgrp;
+};
+
 struct task_struct___tr {
 	unsigned int flags;
 	char comm[16];
@@ -163,6 +176,7 @@ struct task_struct___tr {
 	struct signal_struct___tr *signal;
 	struct files_struct___tr *files;
 	struct fs_struct___tr *fs;
+	struct css_set___tr *cgroups;
 	u64 self_exec_id;
 };
 

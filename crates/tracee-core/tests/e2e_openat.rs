@@ -201,6 +201,106 @@ fn e2e_each_syscall_hook_mode_attaches_its_programs_and_delivers_the_openat() {
     }
 }
 
+#[test]
+fn e2e_openat_carries_comm_and_the_uts_namespace_nodename() {
+    let Some(tracer) = tracer_or_skip(
+        "e2e_openat_carries_comm_and_the_uts_namespace_nodename",
+        Tracer::builder().events(["openat"]),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("uts-{:x}", rand_u64()));
+    std::fs::write(&path, "x").expect("write");
+    let path_s = path.to_str().expect("utf-8 temp path").to_string();
+    // A nodename longer than the header's 15 bytes (+ NUL), set in a UTS namespace of its own.
+    let node = format!("tr-uts-{:016x}", rand_u64());
+    let script =
+        format!("echo {node} > /proc/sys/kernel/hostname && exec /bin/cat '{path_s}' >/dev/null");
+    match Command::new("unshare")
+        .args(["--uts", "/bin/sh", "-c", &script])
+        .status()
+    {
+        Ok(s) => assert!(s.success(), "unshare --uts: {s}"),
+        Err(e) => {
+            eprintln!(
+                "SKIP e2e_openat_carries_comm_and_the_uts_namespace_nodename: no unshare ({e})"
+            );
+            return;
+        }
+    }
+    let evs = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.arg("pathname").and_then(|v| v.as_str()) == Some(&path_s),
+        |evs| !evs.is_empty(),
+    );
+    tracer.stop();
+    let ev = evs
+        .first()
+        .unwrap_or_else(|| panic!("no openat of {path_s}"));
+    assert_eq!(ev.header.comm, "cat");
+    assert_eq!(
+        ev.header.uts_name,
+        node[..15],
+        "the first 15 bytes of {node}"
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("hostname");
+    assert_ne!(host.trim(), node, "set in its own namespace only");
+}
+
+#[test]
+fn e2e_openat_carries_the_cgroup_v2_id_of_the_opener() {
+    use std::os::unix::fs::MetadataExt;
+
+    let Some(tracer) = tracer_or_skip(
+        "e2e_openat_carries_the_cgroup_v2_id_of_the_opener",
+        Tracer::builder().events(["openat"]),
+    ) else {
+        return;
+    };
+    // The default hierarchy, mounted here for the test (this machine may only mount v1).
+    let mnt = tempfile::tempdir().expect("tempdir");
+    let m = mnt.path().to_str().expect("utf-8").to_string();
+    let mounted = Command::new("mount")
+        .args(["-t", "cgroup2", "none", &m])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        assert!(!e2e_common::required(), "cannot mount cgroup2 on {m}");
+        eprintln!("SKIP e2e_openat_carries_the_cgroup_v2_id_of_the_opener: cannot mount cgroup2");
+        return;
+    }
+    let cg = mnt.path().join(format!("tracee-e2e-{:x}", rand_u64()));
+    std::fs::create_dir(&cg).expect("create a cgroup");
+    let want = std::fs::metadata(&cg).expect("stat the cgroup").ino();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("cg-{:x}", rand_u64()));
+    std::fs::write(&path, "x").expect("write");
+    let path_s = path.to_str().expect("utf-8 temp path").to_string();
+    let procs = cg.join("cgroup.procs");
+    let pid = run_sh(&format!(
+        "echo $$ > '{}' && exec /bin/cat '{path_s}' >/dev/null",
+        procs.display()
+    ));
+    let evs = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| e.header.pid == pid && e.arg("pathname").and_then(|v| v.as_str()) == Some(&path_s),
+        |evs| !evs.is_empty(),
+    );
+    tracer.stop();
+    let _ = std::fs::remove_dir(&cg);
+    let _ = Command::new("umount").arg(&m).status();
+    let ev = evs
+        .first()
+        .unwrap_or_else(|| panic!("no openat of {path_s}"));
+    assert_eq!(
+        ev.header.cgroup_id, want,
+        "the cgroup directory's inode number"
+    );
+}
+
 fn is_cat_exec(e: &tracee_core::decode::Event) -> bool {
     e.event_name == "execve"
         && e.arg("argv")
