@@ -249,6 +249,18 @@ static __always_inline bool tr_is_tracer(u64 pid_tgid)
 	return c && c->tracer_tgid == (u32)(pid_tgid >> 32);
 }
 
+/* The syscall number in a task's saved registers (-1 outside a syscall). */
+static __always_inline u32 tr_regs_syscall(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ(regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
 /* 32-bit (compat) tasks use another syscall table: their numbers would be misread. */
 static __always_inline __attribute__((unused)) bool tr_is_compat(struct pt_regs *regs)
 {
@@ -996,6 +1008,9 @@ int tracee_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	s->pending = 0;
 	nr = s->nr;
+	/* an entry left pending while this program was detached (Tracer::pause) is stale */
+	if (tr_regs_syscall((struct pt_regs *)ctx->args[0]) != nr)
+		return 0;
 	cfg = bpf_map_lookup_elem(&tr_syscalls, &nr);
 	if (!cfg || !cfg->policies)
 		return 0;

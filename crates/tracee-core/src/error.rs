@@ -40,6 +40,10 @@ pub enum TracerError {
         #[source]
         source: Box<ModuleError>,
     },
+    /// The tracer was stopped ([`Tracer::stop`](crate::tracer::Tracer::stop)): it cannot
+    /// resume.
+    #[error("the tracer is stopped")]
+    Stopped,
     /// Loading, configuring or attaching the BPF program failed.
     #[error("{what}: {source}")]
     Module {

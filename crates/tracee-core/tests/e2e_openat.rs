@@ -301,6 +301,69 @@ fn e2e_openat_carries_the_cgroup_v2_id_of_the_opener() {
     );
 }
 
+#[test]
+fn e2e_pause_detaches_and_resume_attaches_again() {
+    for mode in [SyscallHooks::Auto, SyscallHooks::EntryAndExit] {
+        let test = format!("e2e_pause_detaches_and_resume_attaches_again ({mode:?})");
+        let Some(tracer) = tracer_or_skip(
+            &test,
+            Tracer::builder()
+                .events(["openat", "execve"])
+                .syscall_hooks(mode),
+        ) else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paused = dir
+            .path()
+            .join("paused")
+            .to_str()
+            .expect("utf-8")
+            .to_string();
+        let resumed = dir
+            .path()
+            .join("resumed")
+            .to_str()
+            .expect("utf-8")
+            .to_string();
+        tracer.pause();
+        tracer.pause();
+        let p1 = run_sh(&format!("echo x > '{paused}'"));
+        tracer.resume().expect("resume");
+        tracer.resume().expect("resume while attached is a no-op");
+        let p2 = run_sh(&format!("echo x > '{resumed}'"));
+        let evs = collect_until(
+            &tracer,
+            Duration::from_secs(10),
+            |e| e.header.pid == p1 || e.header.pid == p2,
+            |evs| {
+                evs.iter()
+                    .any(|e| e.arg("pathname").and_then(|v| v.as_str()) == Some(&resumed))
+            },
+        );
+        // Whatever was in flight is in by now.
+        std::thread::sleep(Duration::from_millis(200));
+        let late: Vec<_> = std::iter::from_fn(|| tracer.next_timeout(Duration::from_millis(50)))
+            .filter(|e| e.header.pid == p1)
+            .collect();
+        tracer.stop();
+        assert!(
+            evs.iter().chain(&late).all(|e| e.header.pid != p1),
+            "{test}: an event of the paused window: {evs:#?} {late:#?}"
+        );
+        let got = evs
+            .iter()
+            .find(|e| e.arg("pathname").and_then(|v| v.as_str()) == Some(&resumed))
+            .unwrap_or_else(|| panic!("{test}: no openat of {resumed} after resume"));
+        assert_eq!(got.event_name, "openat");
+        assert!(got.header.retval >= 0, "{test}: {got:?}");
+        assert!(
+            matches!(tracer.resume(), Err(tracee_core::TracerError::Stopped)),
+            "{test}: no resume after stop"
+        );
+    }
+}
+
 fn is_cat_exec(e: &tracee_core::decode::Event) -> bool {
     e.event_name == "execve"
         && e.arg("argv")

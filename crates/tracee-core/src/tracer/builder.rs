@@ -288,14 +288,17 @@ impl TracerBuilder {
             // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
             mb = mb.optional_program(hook.program());
         }
-        // tp_btf again; the raw_tp pair is the fallback. Another build of the program
-        // (`object_bytes`) may predate it.
-        let has_exit_regs = tracee_bpf_obj::elf::BpfObject::from_bytes(&object)
-            .is_ok_and(|o| o.program(SYS_EXIT_REGS).is_some());
+        // Optional programs another build of the program (`object_bytes`) may predate.
+        let parsed = tracee_bpf_obj::elf::BpfObject::from_bytes(&object).ok();
+        let has = |name: &str| parsed.as_ref().is_some_and(|o| o.program(name).is_some());
+        // tp_btf again; the raw_tp pair is the fallback.
+        let has_exit_regs = has(SYS_EXIT_REGS);
         if has_exit_regs {
             mb = mb.optional_program(SYS_EXIT_REGS);
         }
-        mb = mb.optional_program(PREV_COMM_PROGRAM);
+        if has(PREV_COMM_PROGRAM) {
+            mb = mb.optional_program(PREV_COMM_PROGRAM);
+        }
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
         configure(&module, &sel, self.exclude_self)?;
         let active = match self.policy_set {
@@ -357,6 +360,7 @@ impl TracerBuilder {
             decode_errors,
             policies: std::sync::RwLock::new(active),
             filtered_in_userspace: Arc::new(AtomicU64::new(0)),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }

@@ -87,6 +87,7 @@ pub struct Tracer {
     decode_errors: Arc<AtomicU64>,
     policies: std::sync::RwLock<Option<Arc<policies::ActivePolicies>>>,
     filtered_in_userspace: Arc<AtomicU64>,
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -247,10 +248,61 @@ impl Tracer {
         Some((kernel, self.filtered_in_userspace.load(Ordering::Relaxed)))
     }
 
+    /// Pause: detach every program, so no event is produced and the traced workload pays
+    /// nothing (not even the hooks) until [`Tracer::resume`]. Programs, maps, policies and
+    /// the reader stay: events already in the ring buffer are still delivered. Idempotent.
+    ///
+    /// ```no_run
+    /// use tracee_core::tracer::Tracer;
+    /// # fn main() -> Result<(), tracee_core::TracerError> {
+    /// let tracer = Tracer::builder().events(["openat"]).build()?;
+    /// tracer.pause();
+    /// // ... a window the agent does not trace ...
+    /// tracer.resume()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pause(&self) {
+        let mut module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = module.as_mut() {
+            m.detach_all();
+        }
+    }
+
+    /// Resume after [`Tracer::pause`]: attach again what the build attached
+    /// ([`Tracer::attachments`]), in the same order (the exit program before the entry
+    /// program). A no-op while attached; [`TracerError::Stopped`](crate::TracerError) after
+    /// [`Tracer::stop`]. If one attach fails, the others are detached again and the error
+    /// names it.
+    pub fn resume(&self) -> Result<(), crate::TracerError> {
+        let mut module = self.module.lock().unwrap_or_else(|e| e.into_inner());
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(crate::TracerError::Stopped);
+        }
+        let m = module.as_mut().ok_or(crate::TracerError::Stopped)?;
+        if !m.links().is_empty() {
+            return Ok(());
+        }
+        for a in &self.attachments {
+            let r = match a.kind {
+                "tp_btf" => m.attach_tp_btf(&a.program),
+                _ => m.attach_raw_tracepoint(&a.program, &a.target),
+            };
+            if let Err(e) = r {
+                m.detach_all();
+                return Err(crate::TracerError::module(format!(
+                    "re-attaching {} to {}",
+                    a.program, a.target
+                ))(e));
+            }
+        }
+        Ok(())
+    }
+
     /// Stop: detach every program (no new events), then drain what the ring buffer holds
     /// into the channel or callback and stop the reader. Idempotent, callable from any
     /// thread (e.g. a Ctrl-C handler); [`Tracer::events`] ends once the channel is empty.
     pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
         let mut module = self.module.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = module.as_mut() {
             m.detach_all();
