@@ -36,6 +36,15 @@
 //! the same quantiles of the untraced batches, estimate the slowdown with the noise left
 //! out; the report gives the 10th and 25th percentiles.
 //!
+//! Then the **paired** measurement, the one that holds on a noisy VM: one storm child per
+//! configuration (tracee-rs, filtered, hooks, the two floors) runs `2 × iterations / batch`
+//! batches, and the parent attaches the configuration's programs before every other batch and
+//! detaches them after it (`Tracer::pause`/`resume`, or the floor module's links). Each
+//! traced batch is compared with the mean of its two untraced neighbours, a few tens of
+//! milliseconds apart in the same process: the VM's drifts cancel. The report gives the
+//! median of those ratios with the interquartile range; tracee-rs must receive exactly one
+//! event per traced open (none of the untraced batches').
+//!
 //! Then one profiling storm per tracer configuration with `kernel.bpf_stats_enabled=1`
 //! (restored afterwards; it adds two clock reads per program run, so it is kept out of the
 //! timed rounds) prints each BPF program's runs and ns/run: the in-kernel cost without the
@@ -104,6 +113,132 @@ fn storm(n: u64, batch: u64, path: &str) {
     let wall = t.elapsed().as_nanos();
     let batches: Vec<String> = batches.iter().map(|b| format!("{b:.1}")).collect();
     println!("{wall} {} {}", cpu_ns() - c, batches.join(" "));
+}
+
+/// Child mode of the paired measurement: for every byte read on stdin, one batch of `batch`
+/// open+close; prints its CPU ns per open+close on a line of its own. Ends at EOF.
+fn storm_paired(batch: u64, path: &str) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"tr-storm".as_ptr()) };
+    let mut stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    let mut go = [0u8; 1];
+    while stdin.read_exact(&mut go).is_ok() {
+        let c = cpu_ns();
+        for _ in 0..batch {
+            match File::open(path) {
+                Ok(f) => drop(f),
+                Err(e) => {
+                    eprintln!("storm: open {path}: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        let ns = (cpu_ns() - c) as f64 / batch as f64;
+        writeln!(stdout, "{ns:.1}").expect("report a batch");
+        stdout.flush().expect("flush");
+    }
+}
+
+/// Programs the paired measurement attaches and detaches between batches.
+enum Hooked {
+    Tracer(Box<Tracer>),
+    Floor {
+        module: tracee_bpf_obj::module::Module,
+        pair: bool,
+    },
+}
+
+impl Hooked {
+    fn floor(pair: bool) -> Hooked {
+        let module = tracee_bpf_obj::module::ModuleBuilder::from_bytes(FLOOR_OBJECT)
+            .object_name("floor")
+            .load()
+            .expect("load bpf/bench/floor.bpf.o");
+        Hooked::Floor { module, pair }
+    }
+
+    fn set(&mut self, on: bool) {
+        match self {
+            Hooked::Tracer(t) if on => t.resume().expect("resume the tracer"),
+            Hooked::Tracer(t) => t.pause(),
+            Hooked::Floor { module, .. } if !on => module.detach_all(),
+            Hooked::Floor { module, pair: true } => {
+                module
+                    .attach_raw_tracepoint("floor_exit_raw", "sys_exit")
+                    .expect("attach floor_exit_raw");
+                module
+                    .attach_raw_tracepoint("floor_enter", "sys_enter")
+                    .expect("attach floor_enter");
+            }
+            Hooked::Floor {
+                module,
+                pair: false,
+            } => {
+                module
+                    .attach_tp_btf("floor_exit")
+                    .expect("attach floor_exit");
+            }
+        }
+    }
+}
+
+/// What a paired measurement found: per traced batch, its CPU ns per open+close over the mean
+/// of its untraced neighbours'.
+struct Paired {
+    ratios: Vec<f64>,
+    extra_ns: Vec<f64>,
+    traced_opens: u64,
+}
+
+/// Runs `batches` batches (an odd count: untraced first and last) in one child, `hooked`
+/// attached for the odd-numbered ones; `ready(pid)` runs before the first batch.
+fn paired(
+    batches: usize,
+    batch: u64,
+    path: &str,
+    hooked: &mut Hooked,
+    ready: impl FnOnce(u32),
+) -> Paired {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args(["--storm-paired", &batch.to_string(), path])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the paired storm child");
+    ready(child.id());
+    let mut to = child.stdin.take().expect("stdin");
+    let mut from = BufReader::new(child.stdout.take().expect("stdout"));
+    hooked.set(false);
+    let mut ns = Vec::with_capacity(batches);
+    for i in 0..batches {
+        let traced = i % 2 == 1;
+        hooked.set(traced);
+        to.write_all(b"g").expect("start a batch");
+        to.flush().expect("flush");
+        let mut line = String::new();
+        from.read_line(&mut line).expect("read a batch");
+        ns.push(line.trim().parse::<f64>().expect("batch ns"));
+        if traced {
+            hooked.set(false);
+        }
+    }
+    drop(to);
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "paired storm child failed: {status}");
+    let mut out = Paired {
+        ratios: Vec::new(),
+        extra_ns: Vec::new(),
+        traced_opens: 0,
+    };
+    for i in (1..batches.saturating_sub(1)).step_by(2) {
+        let base = (ns[i - 1] + ns[i + 1]) / 2.0;
+        out.ratios.push(ns[i] / base);
+        out.extra_ns.push(ns[i] - base);
+        out.traced_opens += batch;
+    }
+    out
 }
 
 /// Iterations per timed batch of a storm (`--batch`).
@@ -532,11 +667,17 @@ fn main() {
         storm(n, batch, &args[i + 3]);
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--storm-paired") {
+        let batch = args[i + 1].parse().expect("batch");
+        storm_paired(batch, &args[i + 2]);
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return; // `cargo bench -- --list`
     }
     let n = arg_u64(&args, "--iterations", 1_000_000);
-    let rounds = arg_u64(&args, "--rounds", 5).max(1) as usize;
+    // 0: only the paired measurement and the statistics.
+    let rounds = arg_u64(&args, "--rounds", 5) as usize;
     BATCH.store(arg_u64(&args, "--batch", 20_000).max(1), Ordering::Relaxed);
     let with_bpftrace = !args.iter().any(|a| a == "--no-bpftrace");
     // SAFETY: geteuid has no preconditions.
@@ -556,54 +697,55 @@ fn main() {
     );
     // Warm the page cache and the binary.
     run_storm(n / 10, &path, |_| {});
-    let mut phases = vec![
-        Phase::Untraced,
-        Phase::Ours,
-        Phase::Filtered,
-        Phase::Hooks,
-        Phase::FloorExit,
-        Phase::FloorPair,
-    ];
-    if with_bpftrace {
-        phases.push(Phase::Bpftrace);
-    }
     let other: Option<Arc<[u8]>> = args
         .iter()
         .position(|a| a == "--compare-object")
         .and_then(|i| args.get(i + 1))
         .map(|f| Arc::from(std::fs::read(f).expect("read the --compare-object file")));
-    if other.is_some() {
-        phases.extend([Phase::Other, Phase::OtherFiltered]);
-    }
-    let mut samples: Vec<Vec<(Phase, Sample)>> = Vec::new();
-    for round in 0..rounds {
-        let mut got = Vec::new();
-        for k in 0..phases.len() {
-            let phase = phases[(k + round) % phases.len()];
-            let s = match phase {
-                Phase::Untraced => Some({
-                    let (times, batches) = run_storm_batches(n, &path, |_| {});
-                    Sample {
-                        times,
-                        batches,
-                        startup: Duration::ZERO,
-                        got: 0,
-                        lost: 0,
-                        filtered: 0,
-                        cached: 0,
-                    }
-                }),
-                Phase::Ours => Some(phase_ours(n, &path, None)),
-                Phase::Filtered => Some(phase_filtered(n, &path, None)),
-                Phase::Other => Some(phase_ours(n, &path, other.as_ref())),
-                Phase::OtherFiltered => Some(phase_filtered(n, &path, other.as_ref())),
-                Phase::Hooks => Some(phase_hooks(n, &path)),
-                Phase::FloorExit => Some(phase_floor(n, &path, false)),
-                Phase::FloorPair => Some(phase_floor(n, &path, true)),
-                Phase::Bpftrace => phase_bpftrace(n, &path, &dir),
-            };
-            if let Some(s) = s {
-                println!(
+    if rounds > 0 {
+        let mut phases = vec![
+            Phase::Untraced,
+            Phase::Ours,
+            Phase::Filtered,
+            Phase::Hooks,
+            Phase::FloorExit,
+            Phase::FloorPair,
+        ];
+        if with_bpftrace {
+            phases.push(Phase::Bpftrace);
+        }
+        if other.is_some() {
+            phases.extend([Phase::Other, Phase::OtherFiltered]);
+        }
+        let mut samples: Vec<Vec<(Phase, Sample)>> = Vec::new();
+        for round in 0..rounds {
+            let mut got = Vec::new();
+            for k in 0..phases.len() {
+                let phase = phases[(k + round) % phases.len()];
+                let s = match phase {
+                    Phase::Untraced => Some({
+                        let (times, batches) = run_storm_batches(n, &path, |_| {});
+                        Sample {
+                            times,
+                            batches,
+                            startup: Duration::ZERO,
+                            got: 0,
+                            lost: 0,
+                            filtered: 0,
+                            cached: 0,
+                        }
+                    }),
+                    Phase::Ours => Some(phase_ours(n, &path, None)),
+                    Phase::Filtered => Some(phase_filtered(n, &path, None)),
+                    Phase::Other => Some(phase_ours(n, &path, other.as_ref())),
+                    Phase::OtherFiltered => Some(phase_filtered(n, &path, other.as_ref())),
+                    Phase::Hooks => Some(phase_hooks(n, &path)),
+                    Phase::FloorExit => Some(phase_floor(n, &path, false)),
+                    Phase::FloorPair => Some(phase_floor(n, &path, true)),
+                    Phase::Bpftrace => phase_bpftrace(n, &path, &dir),
+                };
+                if let Some(s) = s {
+                    println!(
                     "  round {round} {:<9} cpu {:>6.3} s  wall {:>6.3} s  events {:>8}  lost/emitted {}",
                     phase.name(),
                     s.times.cpu.as_secs_f64(),
@@ -611,63 +753,64 @@ fn main() {
                     s.got,
                     s.lost
                 );
-                got.push((phase, s));
-            } else if phase == Phase::Bpftrace {
-                phases.retain(|p| *p != Phase::Bpftrace);
+                    got.push((phase, s));
+                } else if phase == Phase::Bpftrace {
+                    phases.retain(|p| *p != Phase::Bpftrace);
+                }
             }
+            samples.push(got);
         }
-        samples.push(got);
-    }
 
-    let base = |r: &Vec<(Phase, Sample)>| {
-        r.iter()
-            .find(|(p, _)| *p == Phase::Untraced)
-            .map(|(_, s)| s.times)
-            .expect("untraced phase")
-    };
-    let untraced: Vec<f64> = samples.iter().map(|r| base(r).cpu.as_secs_f64()).collect();
-    let (lo, hi) = range(&untraced);
-    println!(
-        "\nuntraced   cpu median {:.3} s ({:.0} ns per open+close), range {lo:.3}–{hi:.3} s",
-        median(untraced.clone()),
-        median(untraced.clone()) * 1e9 / n as f64
-    );
-    let pooled = |phase: Phase| -> Vec<f64> {
-        samples
-            .iter()
-            .flat_map(|r| r.iter().filter(|(p, _)| *p == phase))
-            .flat_map(|(_, s)| s.batches.iter().copied())
-            .collect()
-    };
-    let base_batches = pooled(Phase::Untraced);
-    let (b10, b25) = (quantile(&base_batches, 0.10), quantile(&base_batches, 0.25));
-    println!(
+        let base = |r: &Vec<(Phase, Sample)>| {
+            r.iter()
+                .find(|(p, _)| *p == Phase::Untraced)
+                .map(|(_, s)| s.times)
+                .expect("untraced phase")
+        };
+        let untraced: Vec<f64> = samples.iter().map(|r| base(r).cpu.as_secs_f64()).collect();
+        let (lo, hi) = range(&untraced);
+        println!(
+            "\nuntraced   cpu median {:.3} s ({:.0} ns per open+close), range {lo:.3}–{hi:.3} s",
+            median(untraced.clone()),
+            median(untraced.clone()) * 1e9 / n as f64
+        );
+        let pooled = |phase: Phase| -> Vec<f64> {
+            samples
+                .iter()
+                .flat_map(|r| r.iter().filter(|(p, _)| *p == phase))
+                .flat_map(|(_, s)| s.batches.iter().copied())
+                .collect()
+        };
+        let base_batches = pooled(Phase::Untraced);
+        let (b10, b25) = (quantile(&base_batches, 0.10), quantile(&base_batches, 0.25));
+        println!(
         "untraced   batches of {}: p10 {b10:.0} ns, p25 {b25:.0} ns per open+close ({} batches)",
         BATCH.load(Ordering::Relaxed),
         base_batches.len()
     );
-    for phase in phases.iter().copied().filter(|p| *p != Phase::Untraced) {
-        let mut cpu = Vec::new();
-        let mut wall = Vec::new();
-        let mut extra_ns = Vec::new();
-        let mut startup = Vec::new();
-        let (mut got, mut lost, mut filtered) = (Vec::new(), Vec::new(), Vec::new());
-        let mut cached = Vec::new();
-        for r in &samples {
-            let b = base(r);
-            if let Some((_, s)) = r.iter().find(|(p, _)| *p == phase) {
-                cpu.push(s.times.cpu.as_secs_f64() / b.cpu.as_secs_f64());
-                wall.push(s.times.wall.as_secs_f64() / b.wall.as_secs_f64());
-                extra_ns.push((s.times.cpu.as_secs_f64() - b.cpu.as_secs_f64()) * 1e9 / n as f64);
-                startup.push(s.startup.as_secs_f64() * 1e3);
-                got.push(s.got);
-                lost.push(s.lost);
-                filtered.push(s.filtered);
-                cached.push(s.cached);
+        for phase in phases.iter().copied().filter(|p| *p != Phase::Untraced) {
+            let mut cpu = Vec::new();
+            let mut wall = Vec::new();
+            let mut extra_ns = Vec::new();
+            let mut startup = Vec::new();
+            let (mut got, mut lost, mut filtered) = (Vec::new(), Vec::new(), Vec::new());
+            let mut cached = Vec::new();
+            for r in &samples {
+                let b = base(r);
+                if let Some((_, s)) = r.iter().find(|(p, _)| *p == phase) {
+                    cpu.push(s.times.cpu.as_secs_f64() / b.cpu.as_secs_f64());
+                    wall.push(s.times.wall.as_secs_f64() / b.wall.as_secs_f64());
+                    extra_ns
+                        .push((s.times.cpu.as_secs_f64() - b.cpu.as_secs_f64()) * 1e9 / n as f64);
+                    startup.push(s.startup.as_secs_f64() * 1e3);
+                    got.push(s.got);
+                    lost.push(s.lost);
+                    filtered.push(s.filtered);
+                    cached.push(s.cached);
+                }
             }
-        }
-        let ((clo, chi), (wlo, whi)) = (range(&cpu), range(&wall));
-        print!(
+            let ((clo, chi), (wlo, whi)) = (range(&cpu), range(&wall));
+            print!(
             "{:<10} slowdown cpu median {:.2}x (range {clo:.2}–{chi:.2}), wall median {:.2}x (range {wlo:.2}–{whi:.2}); +{:.0} ns cpu per open+close; start-up median {:.0} ms",
             phase.name(),
             median(cpu.clone()),
@@ -675,16 +818,16 @@ fn main() {
             median(extra_ns),
             median(startup),
         );
-        let pb = pooled(phase);
-        let (p10, p25) = (quantile(&pb, 0.10), quantile(&pb, 0.25));
-        print!(
+            let pb = pooled(phase);
+            let (p10, p25) = (quantile(&pb, 0.10), quantile(&pb, 0.25));
+            print!(
             "; batches p10 {p10:.0} ns ({:.3}x, +{:.0} ns), p25 {p25:.0} ns ({:.3}x, +{:.0} ns)",
             p10 / b10,
             p10 - b10,
             p25 / b25,
             p25 - b25
         );
-        match phase {
+            match phase {
             Phase::Ours | Phase::Other => println!(
                 "; events per round {got:?} of {n}, lost (kernel + channel) {lost:?}"
             ),
@@ -695,6 +838,107 @@ fn main() {
             Phase::FloorExit | Phase::FloorPair => println!(),
             _ => println!("; lines with the path {got:?} of {n}"),
         }
+        }
+    }
+
+    // Paired: the same child, programs attached for every other batch.
+    let batch = BATCH.load(Ordering::Relaxed);
+    let batches = (2 * (n / batch) as usize) | 1;
+    println!(
+        "\npaired: one child per configuration, {batches} batches of {batch} open+close, hooks attached for every other one ({} traced opens):",
+        batches / 2 * batch as usize
+    );
+    let report = |label: &str, p: &Paired, extra: String| {
+        let (q1, q3) = (quantile(&p.ratios, 0.25), quantile(&p.ratios, 0.75));
+        println!(
+            "  {label:<10} slowdown median {:.3}x (interquartile {q1:.3}–{q3:.3}, {} pairs), +{:.0} ns per open+close{extra}",
+            median(p.ratios.clone()),
+            p.ratios.len(),
+            median(p.extra_ns.clone()),
+        );
+    };
+    {
+        let target = Arc::new(AtomicU32::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let mut h = Hooked::Tracer(Box::new(our_tracer(
+            target.clone(),
+            seen.clone(),
+            path.as_bytes().to_vec(),
+            None,
+        )));
+        let p = paired(batches, batch, &path, &mut h, |pid| {
+            target.store(pid, Ordering::Relaxed)
+        });
+        drain(&seen);
+        let Hooked::Tracer(t) = &h else {
+            unreachable!()
+        };
+        t.stop();
+        let lost = t.stats().drops.total();
+        report(
+            "tracee-rs",
+            &p,
+            format!(
+                "; events {} for {} traced opens, lost {lost}",
+                seen.load(Ordering::Relaxed),
+                p.traced_opens
+            ),
+        );
+    }
+    if let Some(o) = other.as_ref() {
+        let target = Arc::new(AtomicU32::new(0));
+        let seen = Arc::new(AtomicU64::new(0));
+        let mut h = Hooked::Tracer(Box::new(our_tracer(
+            target.clone(),
+            seen.clone(),
+            path.as_bytes().to_vec(),
+            Some(o),
+        )));
+        let p = paired(batches, batch, &path, &mut h, |pid| {
+            target.store(pid, Ordering::Relaxed)
+        });
+        drain(&seen);
+        report(
+            "other",
+            &p,
+            format!("; events {}", seen.load(Ordering::Relaxed)),
+        );
+    }
+    {
+        let t = Tracer::builder()
+            .policies(filtered_set())
+            .build_with_callback(|_| {})
+            .expect("start the filtered tracer");
+        let mut h = Hooked::Tracer(Box::new(t));
+        let p = paired(batches, batch, &path, &mut h, |_| {});
+        let Hooked::Tracer(t) = &h else {
+            unreachable!()
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        t.stop();
+        let (kernel, _) = t.filter_stats().expect("policies are active");
+        report(
+            "filtered",
+            &p,
+            format!(
+                "; kernel emitted {}, filtered {}",
+                kernel.emitted, kernel.filtered_in_kernel
+            ),
+        );
+    }
+    {
+        let t = Tracer::builder()
+            .events(["acct"])
+            .build_with_callback(|_| {})
+            .expect("start the hooks-only tracer");
+        let mut h = Hooked::Tracer(Box::new(t));
+        let p = paired(batches, batch, &path, &mut h, |_| {});
+        report("hooks", &p, String::new());
+    }
+    for (label, pair) in [("floor-exit", false), ("floor-pair", true)] {
+        let mut h = Hooked::floor(pair);
+        let p = paired(batches, batch, &path, &mut h, |_| {});
+        report(label, &p, String::new());
     }
 
     // Per-program in-kernel cost, without the VM's scheduling noise.
