@@ -23,7 +23,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tracee_core::filters::{policy_from_flags, PolicySet};
 use tracee_core::output::{JsonPrinter, TablePrinter};
 use tracee_core::signatures::{builtin, SignatureEngine};
-use tracee_core::tracer::Tracer;
+use tracee_core::tracer::{SyscallHooks, Tracer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -64,6 +64,16 @@ struct Cli {
     /// Ignore /sys/kernel/btf/vmlinux, as on a kernel without it (to try a bundle).
     #[arg(long)]
     no_sysfs_btf: bool,
+    /// Syscall hooks: `auto` (one tp_btf sys_exit program; sys_enter only for execve-like
+    /// and exit-like events) or `entry-exit` (Tracee's raw_tp pair, entry timestamps).
+    #[arg(long, value_enum, default_value_t = Hooks::Auto)]
+    syscall_hooks: Hooks,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Hooks {
+    Auto,
+    EntryExit,
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,7 +143,12 @@ fn main() -> anyhow::Result<()> {
         )?)?;
         engine = Some(e);
     }
-    let mut builder = Tracer::builder().policies(policies);
+    let mut builder = Tracer::builder()
+        .policies(policies)
+        .syscall_hooks(match cli.syscall_hooks {
+            Hooks::Auto => SyscallHooks::Auto,
+            Hooks::EntryExit => SyscallHooks::EntryAndExit,
+        });
     if let Some(path) = &cli.btf_bundle {
         let bundle = tracee_btf::bundle::Bundle::open(path)
             .with_context(|| format!("reading the BTF bundle {}", path.display()))?;
