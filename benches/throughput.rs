@@ -82,6 +82,19 @@ struct Times {
 /// CPU ns per open+close of each batch of a storm.
 type Batches = Vec<f64>;
 
+/// `n` × open+close of `path`; exits the (child) process if an open fails.
+fn open_close(path: &str, n: u64) {
+    for _ in 0..n {
+        match File::open(path) {
+            Ok(f) => drop(f),
+            Err(e) => {
+                eprintln!("storm: open {path}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
 /// Child mode: wait for a line on stdin, run the storm, print wall and CPU nanoseconds,
 /// then the CPU nanoseconds per open+close of each batch of `batch` iterations.
 fn storm(n: u64, batch: u64, path: &str) {
@@ -98,15 +111,7 @@ fn storm(n: u64, batch: u64, path: &str) {
     while done < n {
         let k = batch.min(n - done);
         let b = cpu_ns();
-        for _ in 0..k {
-            match File::open(path) {
-                Ok(f) => drop(f),
-                Err(e) => {
-                    eprintln!("storm: open {path}: {e}");
-                    std::process::exit(1);
-                }
-            }
-        }
+        open_close(path, k);
         batches.push((cpu_ns() - b) as f64 / k as f64);
         done += k;
     }
@@ -125,15 +130,7 @@ fn storm_paired(batch: u64, path: &str) {
     let mut go = [0u8; 1];
     while stdin.read_exact(&mut go).is_ok() {
         let c = cpu_ns();
-        for _ in 0..batch {
-            match File::open(path) {
-                Ok(f) => drop(f),
-                Err(e) => {
-                    eprintln!("storm: open {path}: {e}");
-                    std::process::exit(1);
-                }
-            }
-        }
+        open_close(path, batch);
         let ns = (cpu_ns() - c) as f64 / batch as f64;
         writeln!(stdout, "{ns:.1}").expect("report a batch");
         stdout.flush().expect("flush");
