@@ -9,6 +9,7 @@ use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
 use tracee_btf::bundle::Bundle;
 use tracee_btf::resolver::{BtfResolver, ResolveError, Source};
 
+use super::host_ids;
 use super::policies::{self, ActivePolicies};
 use super::selection::Selection;
 use super::{Attachment, Tracer, TRACEE_BPF_OBJECT};
@@ -288,27 +289,29 @@ impl TracerBuilder {
             // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
             mb = mb.optional_program(hook.program());
         }
-        // tp_btf again; the raw_tp pair is the fallback. Another build of the program
-        // (`object_bytes`) may predate it.
-        let has_exit_regs = tracee_bpf_obj::elf::BpfObject::from_bytes(&object)
-            .is_ok_and(|o| o.program(SYS_EXIT_REGS).is_some());
+        // Another build of the program (`object_bytes`) may predate these.
+        let parsed = tracee_bpf_obj::elf::BpfObject::from_bytes(&object).ok();
+        let has = |p: &str| parsed.as_ref().is_some_and(|o| o.program(p).is_some());
+        // tp_btf again; the raw_tp pair is the fallback.
+        let has_exit_regs = has(SYS_EXIT_REGS);
         if has_exit_regs {
             mb = mb.optional_program(SYS_EXIT_REGS);
         }
         mb = mb.optional_program(PREV_COMM_PROGRAM);
+        // Without it, host_ids falls back (see there).
+        if has(host_ids::PROGRAM) {
+            mb = mb.optional_program(host_ids::PROGRAM);
+        }
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
-        configure(&module, &sel, self.exclude_self)?;
+        let ids = host_ids::host_ids(&module);
+        configure(&module, &sel, self.exclude_self.then_some(ids.tgid))?;
         let active = match self.policy_set {
             Some(set) => {
-                let env = policies::environment();
-                let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, 1);
+                let env = policies::environment(ids.init_pid_ns);
+                let version = tracee_filters::maps::FIRST_VERSION;
+                let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, version);
                 policies::install(&module, &compiled, None)?;
-                Some(Arc::new(ActivePolicies {
-                    set,
-                    compiled,
-                    env,
-                    previous: None,
-                }))
+                Some(Arc::new(ActivePolicies::first(set, compiled, env)))
             }
             None => None,
         };
@@ -393,9 +396,10 @@ fn with_bundle(
     }
 }
 
-fn configure(module: &Module, sel: &Selection, exclude_self: bool) -> Result<(), TracerError> {
+/// `exclude`: the tracer's host tgid, to skip in the kernel.
+fn configure(module: &Module, sel: &Selection, exclude: Option<u32>) -> Result<(), TracerError> {
     let cfg = TracerCfg {
-        tracer_tgid: if exclude_self { std::process::id() } else { 0 },
+        tracer_tgid: exclude.unwrap_or(0),
         flags: 0,
     };
     let map = |name: &str| {

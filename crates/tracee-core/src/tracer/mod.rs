@@ -18,6 +18,7 @@
 //! callback as an [`EventRef`] borrowing the ring buffer's memory.
 
 mod builder;
+mod host_ids;
 mod policies;
 pub mod requirements;
 mod selection;
