@@ -24,11 +24,11 @@ fn unique(prefix: &str) -> String {
 
 /// One policy for processes named `comm`: openat and sched_process_exit, each with a filter
 /// only userspace decides (return value, integer data).
-fn set(comm: &str, retval: &str, exit_code: &str) -> PolicySet {
+fn set(name: &str, comm: &str, retval: &str, exit_code: &str) -> PolicySet {
     let cat = Catalog::builtin();
     let p = policy_from_flags(
         &cat,
-        "p",
+        name,
         &[format!("comm={comm}")],
         &[
             "openat".to_string(),
@@ -74,7 +74,7 @@ fn e2e_event_in_flight_across_a_switch_keeps_its_version() {
     // Version 1: failed opens, exit code 1. Version 2: successful opens, exit code 0.
     let Some(tracer) = tracer_or_skip(
         "e2e_event_in_flight_across_a_switch_keeps_its_version",
-        Tracer::builder().policies(set(&comm, "<0", "=1")),
+        Tracer::builder().policies(set("v1", &comm, "<0", "=1")),
     ) else {
         return;
     };
@@ -83,7 +83,7 @@ fn e2e_event_in_flight_across_a_switch_keeps_its_version() {
     // loader's libraries) and exit code 1 are all in flight when version 2 becomes active.
     let a = run_cat(dir.path(), &comm, &[&missing]);
     tracer
-        .set_policies(set(&comm, ">=0", "=0"))
+        .set_policies(set("v2", &comm, ">=0", "=0"))
         .expect("switch to version 2");
     // Under version 2: opens /etc/hostname, exits 0.
     let b = run_cat(dir.path(), &comm, &["/etc/hostname"]);
@@ -135,4 +135,13 @@ fn e2e_event_in_flight_across_a_switch_keeps_its_version() {
         evs.iter().all(|e| e.header.matched_policies == 1),
         "{evs:#?}"
     );
+    // What bit 0 means for each: the policies of the version that judged it.
+    let name = |tag: u8| {
+        tracer
+            .policies_of(tag)
+            .map(|s| s.policies()[0].name.clone())
+    };
+    assert_eq!(name(version_tag(v1)).as_deref(), Some("v1"));
+    assert_eq!(name(version_tag(v2)).as_deref(), Some("v2"));
+    assert_eq!(name(0), None);
 }

@@ -199,7 +199,8 @@ impl TracerBuilder {
     }
 
     /// Whether the kernel skips this process's own syscalls (default true: a tracer that
-    /// sees its own reads of the ring buffer feeds on itself).
+    /// sees its own reads of the ring buffer feeds on itself). The process is named by its
+    /// host tgid, asked from the kernel, so this holds in a pid namespace too.
     pub fn exclude_self(mut self, exclude: bool) -> Self {
         self.exclude_self = exclude;
         self

@@ -23,7 +23,7 @@ const REMAINDERS_KEPT: usize = 254;
 /// The tracer's policies: the set, its compiled map contents and the session facts.
 #[derive(Debug, Clone)]
 pub(crate) struct ActivePolicies {
-    pub(crate) set: PolicySet,
+    pub(crate) set: Arc<PolicySet>,
     pub(crate) compiled: Arc<CompiledFilters>,
     pub(crate) env: Environment,
     /// The versions before, newest first: the userspace remainder of events they judged
@@ -32,7 +32,15 @@ pub(crate) struct ActivePolicies {
     /// change (a program that read it just before the switch still finds them); older ones
     /// keep only their remainder (their map contents are dropped). At most
     /// `REMAINDERS_KEPT - 1`.
-    pub(crate) earlier: Vec<Arc<CompiledFilters>>,
+    pub(crate) earlier: Vec<Earlier>,
+}
+
+/// A version before the active one: its policies (what its events' bits mean) and compiled
+/// filters.
+#[derive(Debug, Clone)]
+pub(crate) struct Earlier {
+    pub(crate) set: Arc<PolicySet>,
+    pub(crate) compiled: Arc<CompiledFilters>,
 }
 
 /// What the kernel's filters did (sums over CPUs of `tr_f_stats`).
@@ -164,7 +172,7 @@ pub(crate) fn replace(
     let compiled = tracee_filters::compile(&set, catalog, &env, version);
     install(module, &compiled, current.map(|c| &*c.compiled))?;
     if let Some(old) = current.and_then(|c| c.earlier.first()) {
-        remove(module, old);
+        remove(module, &old.compiled);
     }
     Ok(match current {
         Some(c) => c.succeeded_by(set, compiled),
@@ -300,7 +308,7 @@ impl ActivePolicies {
     /// The first policies of a tracer (nothing earlier).
     pub(crate) fn first(set: PolicySet, compiled: CompiledFilters, env: Environment) -> Self {
         ActivePolicies {
-            set,
+            set: Arc::new(set),
             compiled: Arc::new(compiled),
             env,
             earlier: Vec::new(),
@@ -312,9 +320,13 @@ impl ActivePolicies {
     /// its map contents (deleted from the kernel by now) and keeps its remainder.
     pub(crate) fn succeeded_by(&self, set: PolicySet, compiled: CompiledFilters) -> Self {
         let mut earlier = Vec::with_capacity((self.earlier.len() + 1).min(REMAINDERS_KEPT));
-        earlier.push(self.compiled.clone());
-        for (i, old) in self.earlier.iter().take(REMAINDERS_KEPT - 2).enumerate() {
-            earlier.push(if i == 0 {
+        earlier.push(Earlier {
+            set: self.set.clone(),
+            compiled: self.compiled.clone(),
+        });
+        for (i, e) in self.earlier.iter().take(REMAINDERS_KEPT - 2).enumerate() {
+            let old = &e.compiled;
+            let compiled = if i == 0 {
                 Arc::new(CompiledFilters {
                     active: old.active,
                     policies: old.policies,
@@ -331,22 +343,27 @@ impl ActivePolicies {
                 })
             } else {
                 old.clone()
+            };
+            earlier.push(Earlier {
+                set: e.set.clone(),
+                compiled,
             });
         }
         ActivePolicies {
-            set,
+            set: Arc::new(set),
             compiled: Arc::new(compiled),
             env: self.env,
             earlier,
         }
     }
 
-    /// The compiled version whose [`version_tag`] is `tag`, if still kept.
-    fn version(&self, tag: u8) -> Option<&CompiledFilters> {
-        std::iter::once(&self.compiled)
-            .chain(&self.earlier)
-            .find(|c| version_tag(c.active.version) == tag)
-            .map(|c| &**c)
+    /// The policies and compiled filters of the version whose [`version_tag`] is `tag`, if
+    /// still kept.
+    pub(crate) fn version(&self, tag: u8) -> Option<(&PolicySet, &CompiledFilters)> {
+        std::iter::once((&self.set, &self.compiled))
+            .chain(self.earlier.iter().map(|e| (&e.set, &e.compiled)))
+            .find(|(_, c)| version_tag(c.active.version) == tag)
+            .map(|(s, c)| (&**s, &**c))
     }
 
     /// Applies the userspace remainder to a decoded event: `false` if no policy is left
@@ -363,7 +380,7 @@ impl ActivePolicies {
         if tag == 0 {
             return true;
         }
-        let Some(compiled) = self.version(tag) else {
+        let Some((_, compiled)) = self.version(tag) else {
             log::debug!(
                 "event {} judged by a policies version no longer kept (tag {tag}): dropped",
                 ev.event_id
@@ -508,12 +525,12 @@ mod tests {
         }
         assert_eq!(p.earlier.len(), REMAINDERS_KEPT - 1);
         assert!(
-            !p.earlier[0].events.is_empty(),
+            !p.earlier[0].compiled.events.is_empty(),
             "the previous version keeps its entries"
         );
         assert!(p.earlier[1..]
             .iter()
-            .all(|c| c.events.is_empty() && !c.userspace.is_empty()));
+            .all(|e| e.compiled.events.is_empty() && !e.compiled.userspace.is_empty()));
         // The newest 254 versions each judge with their own filter (odd i: "<0").
         for (back, tag) in tags.iter().rev().take(REMAINDERS_KEPT).enumerate() {
             let i = 300 - back; // position in `tags`; tags[0] was "<0", tags[k] ">=0" for odd k
