@@ -255,7 +255,9 @@ static __always_inline bool tr_is_tracer(u64 pid_tgid)
  * namespace (a container without hostPID) sees other numbers in getpid() and /proc.
  * ctx->args[0] picks the answer: 0 the caller's host tgid (tr_config.tracer_tgid), 1 the
  * initial pid namespace's inode number (level 0 of the caller's struct pid: every task has
- * a number in it), which tells tasks in a container apart (`container` scope filter).
+ * a number in it), which tells tasks in a container apart (`container` scope filter), 2 the
+ * caller's pid namespace level (0: the initial one), which tells whether /proc shows host
+ * pids.
  */
 SEC("raw_tp")
 int tracee_self(struct bpf_raw_tracepoint_args *ctx)
@@ -264,6 +266,8 @@ int tracee_self(struct bpf_raw_tracepoint_args *ctx)
 
 	if (ctx->args[0] == 1)
 		return BPF_CORE_READ(t, thread_pid, numbers[0].ns, ns.inum);
+	if (ctx->args[0] == 2)
+		return BPF_CORE_READ(t, thread_pid, level);
 	return bpf_get_current_pid_tgid() >> 32;
 }
 

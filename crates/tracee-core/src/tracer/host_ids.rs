@@ -25,6 +25,8 @@ pub(crate) struct HostIds {
     pub(crate) tgid: u32,
     /// The initial pid namespace's inode number.
     pub(crate) init_pid_ns: u32,
+    /// The level of the tracer's pid namespace (0: the initial one), if the kernel told.
+    pub(crate) level: Option<u32>,
     /// Whether both came from the kernel (else: fallbacks, see [`host_ids`]).
     pub(crate) from_kernel: bool,
 }
@@ -47,6 +49,7 @@ pub(crate) fn host_ids(module: &Module) -> HostIds {
     };
     match (ask(0), ask(1)) {
         (Ok(tgid), Ok(init_pid_ns)) if tgid != 0 && init_pid_ns != 0 => {
+            let level = ask(2).ok();
             if tgid != std::process::id() {
                 log::info!(
                     "the tracer is pid {} in its pid namespace, {tgid} on the host: excluding {tgid}",
@@ -56,6 +59,7 @@ pub(crate) fn host_ids(module: &Module) -> HostIds {
             HostIds {
                 tgid,
                 init_pid_ns,
+                level,
                 from_kernel: true,
             }
         }
@@ -78,16 +82,32 @@ pub(crate) fn host_ids(module: &Module) -> HostIds {
             HostIds {
                 tgid,
                 init_pid_ns: PROC_PID_INIT_INO,
+                level: None,
                 from_kernel: false,
             }
         }
     }
 }
 
-/// Whether `/proc` shows the initial pid namespace's processes (its pid 1 lives there), so
-/// its pids are host pids. False for a `/proc` mounted in a pid namespace, or unreadable.
-pub(crate) fn proc_is_host(init_pid_ns: u32) -> bool {
-    ns_inode("/proc/1/ns/pid") == Some(init_pid_ns)
+/// How many pids `/proc/self/status` gives this process (`NSpid`: one per namespace from
+/// that of the `/proc` mount down to the process's own).
+fn nspid_count() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    Some(line.split_whitespace().count().checked_sub(1)? as u32)
+}
+
+/// Whether `/proc` is the initial pid namespace's, so its pids are host pids: it lists this
+/// process's pid in every namespace from its own level up to 0 (`NSpid` has level + 1
+/// numbers). Without the level from the kernel: whether this process is in the initial
+/// namespace (a `/proc` that shows it is then the initial namespace's). False for a `/proc`
+/// mounted in a pid namespace, or unreadable. (Not `/proc/1/ns/pid`: reading it needs
+/// ptrace access to pid 1, which a sandbox may deny even to root.)
+pub(crate) fn proc_is_host(ids: &HostIds) -> bool {
+    match (ids.level, nspid_count()) {
+        (Some(level), Some(n)) => n == level + 1,
+        _ => ns_inode("/proc/self/ns/pid") == Some(ids.init_pid_ns),
+    }
 }
 
 #[cfg(test)]
@@ -120,9 +140,10 @@ mod tests {
         assert_eq!(ids.init_pid_ns, PROC_PID_INIT_INO);
         if ns_inode("/proc/self/ns/pid") == Some(ids.init_pid_ns) {
             assert_eq!(ids.tgid, std::process::id());
-            assert_eq!(
-                proc_is_host(ids.init_pid_ns),
-                ns_inode("/proc/1/ns/pid") == Some(ids.init_pid_ns)
+            assert_eq!(ids.level, Some(0));
+            assert!(
+                proc_is_host(&ids),
+                "this /proc shows this process: the host's"
             );
         } else {
             assert_ne!(

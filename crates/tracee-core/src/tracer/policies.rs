@@ -217,7 +217,7 @@ pub(crate) fn install(
         || c.scope.match_if_missing[KIND_TREE as usize] != !0;
     // /proc of a pid namespace shows that namespace's pids, not the host pids the program
     // keys processes by: seeding from it would give its entries to other host processes.
-    let host_proc = super::host_ids::proc_is_host(c.scope.host_pid_ns);
+    let host_proc = needs_proc && super::host_ids::proc_is_host(&super::host_ids::host_ids(module));
     if needs_proc && !host_proc {
         log::warn!(
             "/proc is not the initial pid namespace's (a tracer in a container without \
