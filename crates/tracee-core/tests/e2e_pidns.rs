@@ -262,6 +262,88 @@ fn e2e_container_scope_tells_pid_namespaces_apart() {
     );
 }
 
+/// `pid=` and `tree=` take host pids (Tracee's rule), for processes in a pid namespace too:
+/// a shell that is pid 1 of a new namespace is named by its host pid.
+#[test]
+fn e2e_pid_and_tree_filters_take_host_pids() {
+    let test = "e2e_pid_and_tree_filters_take_host_pids";
+    if !can_run(test) {
+        return;
+    }
+    let tag = unique("/tmp/h7p");
+    // Waits for a line, opens `tag` itself (a redirection), then forks cat on it.
+    let script = format!("read x; exec 3<{tag}; cat {tag}; exit 0");
+    std::fs::write(&tag, "x\n").expect("write the file to open");
+    let mut unshare = Command::new("unshare")
+        .args(["--pid", "--fork", "/bin/sh", "-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("unshare");
+    // The shell: unshare's child (its host pid, as this /proc shows it).
+    let children = format!("/proc/{0}/task/{0}/children", unshare.id());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let sh = loop {
+        let pid = std::fs::read_to_string(&children)
+            .ok()
+            .and_then(|c| c.split_whitespace().next()?.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no child of unshare");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let cat = Catalog::builtin();
+    let policy = |name: &str, scope: String| {
+        policy_from_flags(&cat, name, &[scope], &["openat"]).expect("valid policy")
+    };
+    let set = PolicySet::from_policies([
+        policy("pid", format!("pid={sh}")),
+        policy("tree", format!("tree={sh}")),
+    ])
+    .expect("policy set");
+    let Some(tracer) = tracer_or_skip(test, Tracer::builder().policies(set)) else {
+        let _ = unshare.kill();
+        let _ = unshare.wait();
+        let _ = std::fs::remove_file(&tag);
+        return;
+    };
+    {
+        use std::io::Write;
+        let mut stdin = unshare.stdin.take().expect("piped stdin");
+        stdin.write_all(b"go\n").expect("release the shell");
+    }
+    assert!(unshare.wait().expect("wait").success());
+    let ours = |e: &Event| path(e) == Some(tag.as_str());
+    let evs = collect_until(
+        &tracer,
+        Duration::from_secs(10),
+        |e| ours(e),
+        |evs| evs.iter().filter(|e| ours(e)).count() >= 2,
+    );
+    tracer.stop();
+    let _ = std::fs::remove_file(&tag);
+    let shell = evs
+        .iter()
+        .find(|e| e.header.pid == sh)
+        .unwrap_or_else(|| panic!("the shell's own open: {evs:#?}"));
+    assert_eq!(shell.header.ns_pid, 1, "pid 1 of its namespace: {shell:#?}");
+    assert_eq!(
+        shell.header.matched_policies, 0b11,
+        "pid= and tree=: {shell:#?}"
+    );
+    let child = evs
+        .iter()
+        .find(|e| e.header.pid != sh)
+        .unwrap_or_else(|| panic!("cat's open: {evs:#?}"));
+    assert_eq!(child.header.ppid, sh, "{child:#?}");
+    assert_eq!(child.header.ns_ppid, 1, "{child:#?}");
+    assert_eq!(
+        child.header.matched_policies, 0b10,
+        "tree= only: {child:#?}"
+    );
+}
+
 /// Run by the tests above inside a new pid namespace; prints HELPER-OK when its checks
 /// pass, HELPER-SKIP when it cannot load BPF.
 #[test]
