@@ -12,10 +12,12 @@
  * by the old or entirely by the new policies. Version 0 = no filters loaded: the per-event
  * bitmap of tr_syscalls/tr_lifecycle is used as is.
  *
- * Not carried to userspace: the event does not say which version judged it. The userspace
- * remainder (tracer/policies.rs, ActivePolicies::judge) applies the set active when the event
- * is decoded, so an event judged by version v and still in the ring buffer when v+1 becomes
- * active gets v+1's remainder, and its matched-policies bits are read as v+1's policies.
+ * The version is carried to userspace: tr_f_judge writes its low byte into the header of the
+ * event it judges (tr_header.policies_version; 0 = no filters). Userspace never gives a
+ * version a low byte of 0 (tracee_filters::maps::next_version), so the byte names one of the
+ * last 254 versions, and the userspace remainder (tracer/policies.rs, ActivePolicies::judge)
+ * applies the set the kernel judged with, even when the event was still in the ring buffer
+ * when the next version became active.
  */
 #ifndef __TRACEE_FILTERS_BPF_H__
 #define __TRACEE_FILTERS_BPF_H__
@@ -575,6 +577,8 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 	char comm[16] = {};
 	bool hit = false;
 
+	if (b)
+		((struct tr_header *)b->data)->policies_version = (u8)v;
 	if (!v)
 		return configured;
 	if (sv) {

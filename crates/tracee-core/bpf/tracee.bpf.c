@@ -156,7 +156,7 @@ struct tr_header {
 	u8 version;
 	u8 flags;
 	u8 argnum;
-	u8 reserved;
+	u8 policies_version; /* low byte of the policies version that judged it (tr_f_judge) */
 	u32 event_id;
 	u64 ts;
 	u64 start_time;
@@ -261,6 +261,28 @@ static __always_inline u32 tr_regs_syscall(struct pt_regs *regs)
 #endif
 }
 
+/*
+ * Never attached: userspace runs it with BPF_PROG_TEST_RUN, which runs a raw_tp program in
+ * the calling task, to learn what the kernel calls the tracer. A tracer in its own pid
+ * namespace (a container without hostPID) sees other numbers in getpid() and /proc.
+ * ctx->args[0] picks the answer: 0 the caller's host tgid (tr_config.tracer_tgid), 1 the
+ * initial pid namespace's inode number (level 0 of the caller's struct pid: every task has
+ * a number in it), which tells tasks in a container apart (`container` scope filter), 2 the
+ * caller's pid namespace level (0: the initial one), which tells whether /proc shows host
+ * pids.
+ */
+SEC("raw_tp")
+int tracee_self(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct___tr *t = (void *)bpf_get_current_task();
+
+	if (ctx->args[0] == 1)
+		return BPF_CORE_READ(t, thread_pid, numbers[0].ns, ns.inum);
+	if (ctx->args[0] == 2)
+		return BPF_CORE_READ(t, thread_pid, level);
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
 /* 32-bit (compat) tasks use another syscall table: their numbers would be misread. */
 static __always_inline __attribute__((unused)) bool tr_is_compat(struct pt_regs *regs)
 {
@@ -352,7 +374,7 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	if (h->syscall == TR_SYSCALL_CURRENT)
 		h->syscall = tr_current_syscall();
 	h->version = TR_WIRE_VERSION;
-	h->reserved = 0;
+	/* h->policies_version: written by tr_f_judge, which every emitted event goes through */
 	h->start_time = t->start_time;
 	/* bpf_get_current_cgroup_id() without the helper call: the same pointer walk, as loads */
 	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;

@@ -31,6 +31,12 @@
 //! filters. The entries of version `v` are deleted when `v + 2` is installed, so a program
 //! that read `v` just before the switch still finds all of them (BPF programs run for
 //! microseconds; an install takes milliseconds).
+//!
+//! The program writes the low byte of the version it judged an event with into the event
+//! (its [`version_tag`]), so the userspace remainder of an event still in flight across a
+//! switch is judged with the same version. Versions follow [`next_version`]: never a low byte
+//! of 0 (the tag of "no filters", version 0), and alternating parity (the process map's
+//! slots), so the last 254 versions have distinct tags.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -65,6 +71,35 @@ pub const LPM_HEADER_BITS: u32 = 96;
 pub const PROC_HAS_EXE: u32 = 1;
 /// [`EventVal::flags`]: some policy has filters for this event that userspace evaluates.
 pub const EV_USERSPACE: u32 = 1;
+
+/// The first policies version a tracer installs.
+pub const FIRST_VERSION: u32 = 1;
+
+/// The version installed after `v`: `v + 1`, except that a version whose low byte would be
+/// 0 is skipped (that tag means "judged without filters") by going to `v + 3`, which keeps
+/// the parity alternating (the process map has one slot per parity). Wraps past `u32::MAX`.
+///
+/// ```
+/// use tracee_filters::maps::{next_version, version_tag};
+/// assert_eq!(next_version(1), 2);
+/// assert_eq!(next_version(0xff), 0x102);
+/// assert_eq!(next_version(u32::MAX), 2);
+/// assert_ne!(version_tag(next_version(0x1ff)), 0);
+/// ```
+pub const fn next_version(v: u32) -> u32 {
+    let n = v.wrapping_add(1);
+    if n & 0xff == 0 {
+        n.wrapping_add(2)
+    } else {
+        n
+    }
+}
+
+/// The byte of version `v` the program writes into each event it judges (the header's
+/// `policies_version`): its low byte; 0 only for version 0 (no filters).
+pub const fn version_tag(v: u32) -> u8 {
+    v as u8
+}
 
 /// The `tr_f_active` entry.
 #[repr(C)]
@@ -293,6 +328,31 @@ pub struct ProcEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_alternate_parity_and_recent_tags_are_distinct() {
+        for start in [FIRST_VERSION, 0xfd, 0x1fe, 0xffff_fffd, u32::MAX - 0x200] {
+            let mut v = start;
+            let mut recent = std::collections::VecDeque::new();
+            for _ in 0..2000 {
+                let n = next_version(v);
+                assert_ne!(n, 0, "after {v:#x}");
+                assert_ne!(version_tag(n), 0, "after {v:#x}");
+                assert_ne!(n & 1, v & 1, "parity after {v:#x}");
+                recent.push_back(version_tag(n));
+                if recent.len() > 254 {
+                    recent.pop_front();
+                }
+                let distinct: std::collections::BTreeSet<_> = recent.iter().collect();
+                assert_eq!(
+                    distinct.len(),
+                    recent.len(),
+                    "tags repeat within 254 of {n:#x}"
+                );
+                v = n;
+            }
+        }
+    }
 
     #[test]
     fn sizes_are_the_c_structs() {

@@ -192,6 +192,13 @@ impl<'a> EventRef<'a> {
         HeaderFlags::from_bits_retain(self.header[h::FLAGS])
     }
 
+    /// The low byte of the policies version the kernel judged the event with (0: no
+    /// policies installed); see [`Header::policies_version`](crate::wire::header::Header).
+    #[inline]
+    pub fn policies_version(&self) -> u8 {
+        self.header[h::POLICIES_VERSION]
+    }
+
     /// The event id.
     #[inline]
     pub fn event_id(&self) -> EventId {

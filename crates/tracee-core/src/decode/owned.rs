@@ -187,6 +187,7 @@ impl Event {
                 comm: ev.comm().into_owned(),
                 uts_name: ev.uts_name().into_owned(),
                 flags: ev.flags().bits(),
+                policies_version: ev.policies_version(),
             },
             args,
         }

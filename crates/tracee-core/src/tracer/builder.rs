@@ -9,6 +9,7 @@ use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
 use tracee_btf::bundle::Bundle;
 use tracee_btf::resolver::{BtfResolver, ResolveError, Source};
 
+use super::host_ids;
 use super::policies::{self, ActivePolicies};
 use super::selection::Selection;
 use super::{Attachment, Tracer, TRACEE_BPF_OBJECT};
@@ -198,7 +199,8 @@ impl TracerBuilder {
     }
 
     /// Whether the kernel skips this process's own syscalls (default true: a tracer that
-    /// sees its own reads of the ring buffer feeds on itself).
+    /// sees its own reads of the ring buffer feeds on itself). The process is named by its
+    /// host tgid, asked from the kernel, so this holds in a pid namespace too.
     pub fn exclude_self(mut self, exclude: bool) -> Self {
         self.exclude_self = exclude;
         self
@@ -299,19 +301,20 @@ impl TracerBuilder {
         if has(PREV_COMM_PROGRAM) {
             mb = mb.optional_program(PREV_COMM_PROGRAM);
         }
+        // Without it, host_ids falls back (see there).
+        if has(host_ids::PROGRAM) {
+            mb = mb.optional_program(host_ids::PROGRAM);
+        }
         let mut module = mb.load().map_err(|e| load_error(&object, e))?;
-        configure(&module, &sel, self.exclude_self)?;
+        let ids = host_ids::host_ids(&module);
+        configure(&module, &sel, self.exclude_self.then_some(ids.tgid))?;
         let active = match self.policy_set {
             Some(set) => {
-                let env = policies::environment();
-                let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, 1);
+                let env = policies::environment(ids.init_pid_ns);
+                let version = tracee_filters::maps::FIRST_VERSION;
+                let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, version);
                 policies::install(&module, &compiled, None)?;
-                Some(Arc::new(ActivePolicies {
-                    set,
-                    compiled,
-                    env,
-                    previous: None,
-                }))
+                Some(Arc::new(ActivePolicies::first(set, compiled, env)))
             }
             None => None,
         };
@@ -397,9 +400,10 @@ fn with_bundle(
     }
 }
 
-fn configure(module: &Module, sel: &Selection, exclude_self: bool) -> Result<(), TracerError> {
+/// `exclude`: the tracer's host tgid, to skip in the kernel.
+fn configure(module: &Module, sel: &Selection, exclude: Option<u32>) -> Result<(), TracerError> {
     let cfg = TracerCfg {
-        tracer_tgid: if exclude_self { std::process::id() } else { 0 },
+        tracer_tgid: exclude.unwrap_or(0),
         flags: 0,
     };
     let map = |name: &str| {

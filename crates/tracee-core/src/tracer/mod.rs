@@ -18,6 +18,7 @@
 //! callback as an [`EventRef`] borrowing the ring buffer's memory.
 
 mod builder;
+mod host_ids;
 mod policies;
 pub mod requirements;
 mod selection;
@@ -212,9 +213,35 @@ impl Tracer {
     }
 
     /// The active policies ([`TracerBuilder::policies`] or [`Tracer::set_policies`]).
+    ///
+    /// An event's `matched_policies` bits are numbered by the policies that judged it, which
+    /// are not the active ones if it was emitted before a [`Tracer::set_policies`]: see
+    /// [`Tracer::policies_of`].
     pub fn policies(&self) -> Option<tracee_filters::PolicySet> {
         let active = self.policies.read().unwrap_or_else(|e| e.into_inner());
-        active.as_ref().map(|p| p.set.clone())
+        active.as_ref().map(|p| (*p.set).clone())
+    }
+
+    /// The policies that judged events whose header says `policies_version` (bit `i` of
+    /// their `matched_policies` is policy `i` of this set): the active ones or one of the
+    /// 253 before. `None` for 0 (emitted before any policy was installed) or a version no
+    /// longer kept.
+    ///
+    /// ```no_run
+    /// # fn f(tracer: &tracee_core::tracer::Tracer, ev: &tracee_core::decode::Event) {
+    /// if let Some(set) = tracer.policies_of(ev.header.policies_version) {
+    ///     for (i, p) in set.policies().iter().enumerate() {
+    ///         if ev.header.matched_policies & (1 << i) != 0 {
+    ///             println!("{} matched {}", ev.event_name, p.name);
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn policies_of(&self, policies_version: u8) -> Option<tracee_filters::PolicySet> {
+        let active = self.policies.read().unwrap_or_else(|e| e.into_inner());
+        let (set, _) = active.as_ref()?.version(policies_version)?;
+        Some(set.clone())
     }
 
     /// Replaces the policies while tracing, atomically: the new version's map entries are

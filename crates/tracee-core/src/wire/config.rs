@@ -185,7 +185,8 @@ pub struct LifecycleCfg {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct TracerCfg {
-    /// Events of this process are not emitted (0: none excluded... except the idle task).
+    /// Events of this process (its tgid in the initial pid namespace, which the tracer asks
+    /// the kernel for) are not emitted (0: none excluded... except the idle task).
     pub tracer_tgid: u32,
     /// `CFG_*` flags.
     pub flags: u32,

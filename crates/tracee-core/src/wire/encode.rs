@@ -104,6 +104,7 @@ impl EventEncoder {
         out[h::VERSION] = WIRE_VERSION;
         out[h::FLAGS] = hd.flags;
         out[h::ARGNUM] = self.argnum;
+        out[h::POLICIES_VERSION] = hd.policies_version;
         let mut put = |at: usize, b: &[u8]| out[at..at + b.len()].copy_from_slice(b);
         put(h::EVENT_ID, &self.event_id.to_le_bytes());
         put(h::TIMESTAMP, &hd.timestamp.to_le_bytes());

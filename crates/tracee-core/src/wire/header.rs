@@ -11,8 +11,9 @@ pub const VERSION: usize = 0;
 pub const FLAGS: usize = 1;
 /// `u8` number of arguments that follow the header.
 pub const ARGNUM: usize = 2;
-/// `u8` reserved, 0.
-pub const RESERVED: usize = 3;
+/// `u8` low byte of the policies version the kernel's filters judged the event with
+/// (`tracee_filters::maps::version_tag`); 0: no policies were installed.
+pub const POLICIES_VERSION: usize = 3;
 /// `u32` event id.
 pub const EVENT_ID: usize = 4;
 /// `u64` time of the event (syscalls: of the entry) in ns since boot (`bpf_ktime_get_ns`).
@@ -97,4 +98,8 @@ pub struct Header {
     pub uts_name: String,
     /// Header flags (bits of [`HeaderFlags`](super::HeaderFlags)).
     pub flags: u8,
+    /// Which policies version judged the event and numbers `matched_policies`' bits: the low
+    /// byte of the version (`tracee_filters::maps::version_tag`), 0 without policies.
+    #[serde(default)]
+    pub policies_version: u8,
 }
