@@ -205,7 +205,8 @@ impl<'a> EventRef<'a> {
         EventId(self.u32_at(h::EVENT_ID))
     }
 
-    /// Event time in ns since boot (syscalls: time of entry).
+    /// Event time in ns since boot (syscalls: time of exit, of entry with
+    /// [`HeaderFlags::ARGS_AT_ENTRY`] or `SyscallHooks::EntryAndExit`).
     #[inline]
     pub fn timestamp(&self) -> u64 {
         self.u64_at(h::TIMESTAMP)
