@@ -550,28 +550,12 @@ const FLOOR_OBJECT: &[u8] = include_bytes!("../bpf/bench/floor.bpf.o");
 /// A storm with the empty programs of `FLOOR_OBJECT` attached: `tp_btf/sys_exit` alone, or
 /// the raw_tp pair.
 fn phase_floor(n: u64, path: &str, pair: bool) -> Sample {
-    use tracee_bpf_obj::module::ModuleBuilder;
-
     let t0 = Instant::now();
-    let mut module = ModuleBuilder::from_bytes(FLOOR_OBJECT)
-        .object_name("floor")
-        .load()
-        .expect("load bpf/bench/floor.bpf.o");
-    if pair {
-        module
-            .attach_raw_tracepoint("floor_exit_raw", "sys_exit")
-            .expect("attach floor_exit_raw");
-        module
-            .attach_raw_tracepoint("floor_enter", "sys_enter")
-            .expect("attach floor_enter");
-    } else {
-        module
-            .attach_tp_btf("floor_exit")
-            .expect("attach floor_exit");
-    }
+    let mut h = Hooked::floor(pair);
+    h.set(true);
     let startup = t0.elapsed();
     let (times, batches) = run_storm_batches(n, path, |_| {});
-    drop(module);
+    drop(h);
     Sample {
         times,
         batches,
