@@ -313,7 +313,7 @@ impl TracerBuilder {
                 let env = policies::environment(ids.init_pid_ns);
                 let version = tracee_filters::maps::FIRST_VERSION;
                 let compiled = tracee_filters::compile(&set, catalog.as_ref(), &env, version);
-                policies::install(&module, &compiled, None)?;
+                policies::install(&module, &compiled, None, &ids)?;
                 Some(Arc::new(ActivePolicies::first(set, compiled, env)))
             }
             None => None,
@@ -364,6 +364,7 @@ impl TracerBuilder {
             policies: std::sync::RwLock::new(active),
             filtered_in_userspace: Arc::new(AtomicU64::new(0)),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            host_ids: ids,
         })
     }
 }

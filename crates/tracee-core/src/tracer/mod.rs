@@ -89,6 +89,8 @@ pub struct Tracer {
     policies: std::sync::RwLock<Option<Arc<policies::ActivePolicies>>>,
     filtered_in_userspace: Arc<AtomicU64>,
     stopped: std::sync::atomic::AtomicBool,
+    /// What the kernel calls the tracer, asked once at build (set_policies needs it again).
+    host_ids: host_ids::HostIds,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -258,6 +260,7 @@ impl Tracer {
             &self.selected,
             active.as_deref(),
             set,
+            &self.host_ids,
         )?;
         *active = Some(Arc::new(next));
         Ok(())

@@ -12,6 +12,7 @@ use tracee_filters::maps::{
 };
 use tracee_filters::{ArgValue, CompiledFilters, Environment, EventContext, PolicySet};
 
+use super::host_ids::HostIds;
 use crate::decode::{Event, OwnedValue};
 use crate::events::{Catalog, EventId};
 use crate::TracerError;
@@ -153,6 +154,7 @@ pub(crate) fn replace(
     selected: &[EventId],
     current: Option<&ActivePolicies>,
     set: PolicySet,
+    ids: &HostIds,
 ) -> Result<ActivePolicies, TracerError> {
     for id in set.events() {
         if !selected.contains(&EventId(id)) {
@@ -164,13 +166,10 @@ pub(crate) fn replace(
             });
         }
     }
-    let env = current.map_or_else(
-        || environment(super::host_ids::host_ids(module).init_pid_ns),
-        |c| c.env,
-    );
+    let env = current.map_or_else(|| environment(ids.init_pid_ns), |c| c.env);
     let version = current.map_or(FIRST_VERSION, |c| next_version(c.compiled.active.version));
     let compiled = tracee_filters::compile(&set, catalog, &env, version);
-    install(module, &compiled, current.map(|c| &*c.compiled))?;
+    install(module, &compiled, current.map(|c| &*c.compiled), ids)?;
     if let Some(old) = current.and_then(|c| c.earlier.first()) {
         remove(module, &old.compiled);
     }
@@ -182,11 +181,13 @@ pub(crate) fn replace(
 
 /// Writes every map entry of `c`'s version, seeds the process map's slot of that version
 /// (keeping the active version's slot), then makes the version active (last, so the program
-/// never sees a partial version).
+/// never sees a partial version). `ids`: what the kernel calls the tracer (asked once, at
+/// build).
 pub(crate) fn install(
     module: &Module,
     c: &CompiledFilters,
     active: Option<&CompiledFilters>,
+    ids: &HostIds,
 ) -> Result<(), TracerError> {
     let v = c.active.version;
     update(module, "tr_f_scope", [(v, c.scope)])?;
@@ -217,7 +218,7 @@ pub(crate) fn install(
         || c.scope.match_if_missing[KIND_TREE as usize] != !0;
     // /proc of a pid namespace shows that namespace's pids, not the host pids the program
     // keys processes by: seeding from it would give its entries to other host processes.
-    let host_proc = needs_proc && super::host_ids::proc_is_host(&super::host_ids::host_ids(module));
+    let host_proc = needs_proc && super::host_ids::proc_is_host(ids);
     if needs_proc && !host_proc {
         log::warn!(
             "/proc is not the initial pid namespace's (a tracer in a container without \
