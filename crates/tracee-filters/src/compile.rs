@@ -13,7 +13,8 @@ use crate::text::fnv1a64;
 
 /// Everything the program's filter maps hold for one policies version, and the filters
 /// left for userspace. Each field is one map's entries (see [`maps`](crate::maps)).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Default`: version 0, no policies, no entries (the scope's defaults match everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompiledFilters {
     /// `tr_f_active`: the version these entries carry.
     pub active: ActiveCfg,
@@ -153,16 +154,7 @@ pub fn compile(
     let mut out = CompiledFilters {
         active: ActiveCfg { version, pad: 0 },
         policies: set.len(),
-        scope: ScopeCfg::default(),
-        events: BTreeMap::new(),
-        num: BTreeMap::new(),
-        strs: BTreeMap::new(),
-        tree: BTreeMap::new(),
-        args: BTreeMap::new(),
-        exact: BTreeMap::new(),
-        prefix: BTreeMap::new(),
-        suffix: BTreeMap::new(),
-        userspace: BTreeMap::new(),
+        ..CompiledFilters::default()
     };
     out.scope.host_pid_ns = env.host_pid_ns;
     out.scope.start_time = env.start_time;

@@ -2,12 +2,12 @@
 //! see `tracee_filters::maps`), seeding the process map from `/proc`, reading the kernel's
 //! filter counters, and the userspace remainder judged after decoding.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tracee_bpf_obj::module::{Module, UpdateFlags};
 use tracee_filters::maps::{
-    next_version, version_tag, ActiveCfg, ProcEntry, ScopeCfg, FIRST_VERSION, KIND_EXE, KIND_TREE,
+    next_version, version_tag, ActiveCfg, ProcEntry, FIRST_VERSION, KIND_EXE, KIND_TREE,
     PROC_HAS_EXE,
 };
 use tracee_filters::{ArgValue, CompiledFilters, Environment, EventContext, PolicySet};
@@ -331,16 +331,8 @@ impl ActivePolicies {
                 Arc::new(CompiledFilters {
                     active: old.active,
                     policies: old.policies,
-                    scope: ScopeCfg::default(),
-                    events: BTreeMap::new(),
-                    num: BTreeMap::new(),
-                    strs: BTreeMap::new(),
-                    tree: BTreeMap::new(),
-                    args: BTreeMap::new(),
-                    exact: BTreeMap::new(),
-                    prefix: BTreeMap::new(),
-                    suffix: BTreeMap::new(),
                     userspace: old.userspace.clone(),
+                    ..CompiledFilters::default()
                 })
             } else {
                 old.clone()
