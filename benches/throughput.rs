@@ -238,6 +238,34 @@ fn paired(
     out
 }
 
+/// [`paired`] with our tracer (built-in program, or `object`) counting the storm's events;
+/// returns the measurement, the events received and the events lost.
+fn paired_ours(
+    batches: usize,
+    batch: u64,
+    path: &str,
+    object: Option<&Arc<[u8]>>,
+) -> (Paired, u64, u64) {
+    let target = Arc::new(AtomicU32::new(0));
+    let seen = Arc::new(AtomicU64::new(0));
+    let tracer = our_tracer(
+        target.clone(),
+        seen.clone(),
+        path.as_bytes().to_vec(),
+        object,
+    );
+    let mut h = Hooked::Tracer(Box::new(tracer));
+    let p = paired(batches, batch, path, &mut h, |pid| {
+        target.store(pid, Ordering::Relaxed)
+    });
+    drain(&seen);
+    let Hooked::Tracer(t) = h else {
+        unreachable!("built as a tracer")
+    };
+    t.stop();
+    (p, seen.load(Ordering::Relaxed), t.stats().drops.total())
+}
+
 /// Iterations per timed batch of a storm (`--batch`).
 static BATCH: AtomicU64 = AtomicU64::new(20_000);
 
@@ -838,51 +866,19 @@ fn main() {
             median(p.extra_ns.clone()),
         );
     };
-    {
-        let target = Arc::new(AtomicU32::new(0));
-        let seen = Arc::new(AtomicU64::new(0));
-        let mut h = Hooked::Tracer(Box::new(our_tracer(
-            target.clone(),
-            seen.clone(),
-            path.as_bytes().to_vec(),
-            None,
-        )));
-        let p = paired(batches, batch, &path, &mut h, |pid| {
-            target.store(pid, Ordering::Relaxed)
-        });
-        drain(&seen);
-        let Hooked::Tracer(t) = &h else {
-            unreachable!()
-        };
-        t.stop();
-        let lost = t.stats().drops.total();
+    let mut ours = vec![("tracee-rs", None)];
+    if let Some(o) = other.as_ref() {
+        ours.push(("other", Some(o)));
+    }
+    for (label, object) in ours {
+        let (p, events, lost) = paired_ours(batches, batch, &path, object);
         report(
-            "tracee-rs",
+            label,
             &p,
             format!(
-                "; events {} for {} traced opens, lost {lost}",
-                seen.load(Ordering::Relaxed),
+                "; events {events} for {} traced opens, lost {lost}",
                 p.traced_opens
             ),
-        );
-    }
-    if let Some(o) = other.as_ref() {
-        let target = Arc::new(AtomicU32::new(0));
-        let seen = Arc::new(AtomicU64::new(0));
-        let mut h = Hooked::Tracer(Box::new(our_tracer(
-            target.clone(),
-            seen.clone(),
-            path.as_bytes().to_vec(),
-            Some(o),
-        )));
-        let p = paired(batches, batch, &path, &mut h, |pid| {
-            target.store(pid, Ordering::Relaxed)
-        });
-        drain(&seen);
-        report(
-            "other",
-            &p,
-            format!("; events {}", seen.load(Ordering::Relaxed)),
         );
     }
     {
