@@ -315,15 +315,11 @@ static __always_inline u32 tr_pid_ns(struct task_struct___tr *t)
 #include "filters.bpf.h"
 
 /*
- * The syscall the current task is in (Tracee's context.syscall for lifecycle events: execve
- * for exec, clone/fork/vfork/clone3 for fork, exit/exit_group for exit), -1 outside one.
+ * The syscall number in saved user registers reached through a BTF pointer (plain loads;
+ * tr_regs_syscall is the probe-read twin for raw_tp's untyped pointer), -1 outside one.
  */
-static __always_inline s32 tr_current_syscall(void)
+static __always_inline s32 tr_syscall_nr(struct pt_regs *regs)
 {
-	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	if (!regs)
-		return -1;
 #if defined(__TARGET_ARCH_x86)
 	return (s32)regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
@@ -331,6 +327,17 @@ static __always_inline s32 tr_current_syscall(void)
 #else
 	return -1;
 #endif
+}
+
+/*
+ * The syscall the current task is in (Tracee's context.syscall for lifecycle events: execve
+ * for exec, clone/fork/vfork/clone3 for fork, exit/exit_group for exit), -1 outside one.
+ */
+static __always_inline s32 tr_current_syscall(void)
+{
+	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs ? tr_syscall_nr(regs) : -1;
 }
 
 /* The task's pid in its own pid namespace (`pid` is its thread_pid). */
@@ -1060,13 +1067,7 @@ int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
 	struct tr_saved *s;
 	u32 nr;
 
-#if defined(__TARGET_ARCH_x86)
-	nr = regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-	nr = regs->syscallno;
-#else
-	return 0;
-#endif
+	nr = tr_syscall_nr(regs);
 	/* also -1: no syscall (a signal return's restart) */
 	if (nr >= TR_MAX_SYSCALLS)
 		return 0;
