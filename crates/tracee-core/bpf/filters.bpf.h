@@ -298,7 +298,7 @@ static __always_inline u64 tr_f_scope_bits(u32 v, struct tr_f_scope_cfg *c, stru
 					   struct task_struct___tr *t)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 uid = (u32)bpf_get_current_uid_gid();
+	u32 uid = (u32)tr_task_uid_gid(t);
 	u32 pid = pid_tgid >> 32;
 	struct tr_f_str_key sk = { .version = v };
 	u64 res = ~0ULL, tree_eq = 0, tree_used = 0;
@@ -325,7 +325,7 @@ static __always_inline u64 tr_f_scope_bits(u32 v, struct tr_f_scope_cfg *c, stru
 	}
 	if (used & (1 << TR_F_COMM)) {
 		sk.kind = TR_F_COMM;
-		bpf_get_current_comm(sk.value, sizeof(sk.value));
+		tr_task_comm(t, sk.value);
 		res &= tr_f_eq_res(bpf_map_lookup_elem(&tr_f_str, &sk),
 				   c->match_if_missing[TR_F_COMM], ~0ULL);
 	}
@@ -565,7 +565,7 @@ static __always_inline bool tr_f_comm_eq(const char *a, const char *b)
  */
 __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr_saved *sv)
 {
-	struct task_struct___tr *t = (void *)bpf_get_current_task();
+	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct tr_f_event_key ek = {};
 	struct tr_f_event_val *ev;
@@ -583,13 +583,13 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 		return configured;
 	if (sv) {
 		k = &sv->scope;
-		uid = (u32)bpf_get_current_uid_gid();
-		/* a plain load through the task's BTF pointer, no probe-read call */
-		exec_id = ((struct task_struct___tr *)bpf_get_current_task_btf())->self_exec_id;
+		/* plain loads through the task's BTF pointer, no helper calls */
+		uid = (u32)tr_task_uid_gid(t);
+		exec_id = t->self_exec_id;
 		if (k->version == v && k->uid == uid && k->exec_id == exec_id) {
 			hit = true;
 			if (k->check_comm) {
-				bpf_get_current_comm(comm, sizeof(comm));
+				tr_task_comm(t, comm);
 				hit = tr_f_comm_eq(comm, k->comm);
 			}
 		}
@@ -636,7 +636,7 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 				k->ev_str_args = str_args;
 				k->check_comm = !!(c->used_kinds & (1 << TR_F_COMM));
 				if (k->check_comm)
-					bpf_get_current_comm(k->comm, sizeof(k->comm));
+					tr_task_comm(t, k->comm);
 				k->version = v;
 			}
 		}
@@ -682,7 +682,7 @@ static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
 	}
 	c = bpf_map_lookup_elem(&tr_f_scope, &v);
 	if (c && c->follow)
-		entry.slots[v & 1].followed |= tr_f_scope_bits(v, c, pp, (void *)bpf_get_current_task()) & c->follow;
+		entry.slots[v & 1].followed |= tr_f_scope_bits(v, c, pp, (void *)bpf_get_current_task_btf()) & c->follow;
 	bpf_map_update_elem(&tr_f_proc, &ctgid, &entry, BPF_ANY);
 }
 

@@ -312,6 +312,29 @@ static __always_inline u32 tr_pid_ns(struct task_struct___tr *t)
 	return BPF_CORE_READ(pid, numbers[level].ns, ns.inum);
 }
 
+/*
+ * bpf_get_current_uid_gid() without the helper call: the current task's subjective ids as
+ * loads through its BTF pointer. The helper maps them through init_user_ns, the identity, so
+ * the values are the same; the call cost more than the rest of the header (the map walk).
+ */
+static __always_inline u64 tr_task_uid_gid(struct task_struct___tr *t)
+{
+	const struct cred___tr *c = t->cred;
+
+	return (u64)c->gid.val << 32 | c->uid.val;
+}
+
+/*
+ * bpf_get_current_comm() without the helper call: two 8-byte loads. The kernel keeps comm
+ * NUL-padded; the last byte is forced to NUL as the helper does.
+ */
+static __always_inline void tr_task_comm(struct task_struct___tr *t, char *dst)
+{
+	*(u64 *)&dst[0] = *(u64 *)&t->comm[0];
+	*(u64 *)&dst[8] = *(u64 *)&t->comm[8];
+	dst[15] = 0;
+}
+
 #include "filters.bpf.h"
 
 /*
@@ -372,7 +395,7 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	struct pid___tr *lpid = leader->thread_pid;
 	u64 pstart = pleader->start_time;
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u64 ugid = bpf_get_current_uid_gid();
+	u64 ugid = tr_task_uid_gid(t);
 	unsigned int level;
 
 	if (!b)
@@ -415,13 +438,8 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	h->gid = ugid >> 32;
 	h->mnt_ns = nsp->mnt_ns->ns.inum;
 	h->cpu = bpf_get_smp_processor_id();
-	/*
-	 * Two 8-byte loads each instead of a string-copy helper: the kernel keeps comm and the
-	 * nodename NUL-padded; the last byte is forced to NUL as the helpers would.
-	 */
-	*(u64 *)&h->comm[0] = *(u64 *)&t->comm[0];
-	*(u64 *)&h->comm[8] = *(u64 *)&t->comm[8];
-	h->comm[15] = 0;
+	tr_task_comm(t, h->comm);
+	/* the nodename is NUL-padded too (tr_task_comm) */
 	*(u64 *)&h->uts_name[0] = *(u64 *)&nsp->uts_ns->name.nodename[0];
 	*(u64 *)&h->uts_name[8] = *(u64 *)&nsp->uts_ns->name.nodename[8];
 	h->uts_name[15] = 0;

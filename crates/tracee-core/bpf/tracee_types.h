@@ -161,6 +161,16 @@ struct css_set___tr {
 	struct cgroup___tr *dfl_cgrp;
 };
 
+/* kuid_t / kgid_t: one-member structs (matched by member name, whatever the typedef) */
+struct cred___tr {
+	struct {
+		u32 val;
+	} uid;
+	struct {
+		u32 val;
+	} gid;
+};
+
 struct task_struct___tr {
 	unsigned int flags;
 	char comm[16];
@@ -177,6 +187,7 @@ struct task_struct___tr {
 	struct files_struct___tr *files;
 	struct fs_struct___tr *fs;
 	struct css_set___tr *cgroups;
+	const struct cred___tr *cred;
 	u64 self_exec_id;
 };
 

@@ -129,8 +129,8 @@ fn e2e_scope_uid_not_root() {
     assert!(
         events
             .iter()
-            .any(|e| e.header.pid == nobody && e.header.uid == 65534),
-        "uid 65534's open did not arrive"
+            .any(|e| e.header.pid == nobody && e.header.uid == 65534 && e.header.gid == 65534),
+        "the open of uid/gid 65534 did not arrive with those ids"
     );
     assert!(
         events
