@@ -558,7 +558,9 @@ static __always_inline bool tr_f_comm_eq(const char *a, const char *b)
  *
  * `sv` (the task's storage, may be NULL) caches the task's scope verdict and the last
  * event's selection (struct tr_scope_cache): a task that keeps making the same syscall is
- * judged with no hash lookup at all.
+ * judged with no hash lookup at all. Without `b`, the verdict, version and string filters
+ * are also left in `sv` for tr_f_finish, which completes the judgement once the arguments
+ * are read.
  *
  * A global function: verified once per program instead of at each of its call sites along
  * every path (a third of the object's load time when it was inlined).
@@ -573,14 +575,16 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 	struct tr_f_proc *proc;
 	struct tr_scope_cache *k = 0;
 	u64 res = 0, followed = 0, ev_policies, task_bits, exec_id = 0;
-	u32 v = tr_f_version(), uid = 0, str_args;
+	u32 v = tr_f_version(), uid = 0, str_args = 0;
 	char comm[16] = {};
 	bool hit = false;
 
 	if (b)
 		((struct tr_header *)b->data)->policies_version = (u8)v;
-	if (!v)
-		return configured;
+	if (!v) {
+		res = configured;
+		goto out;
+	}
 	if (sv) {
 		k = &sv->scope;
 		/* plain loads through the task's BTF pointer, no helper calls */
@@ -645,10 +649,34 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 	if (res && b && str_args)
 		res &= tr_f_data(b, v, event, str_args);
 out:
-	if (b || !res) {
+	if (!b && sv) {
+		sv->judged = res;
+		sv->judged_version = v;
+		sv->judged_str_args = str_args;
+	}
+	if (v && (b || !res)) {
 		tr_f_count(TR_F_STAT_JUDGED);
 		tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
 	}
+	return res;
+}
+
+/*
+ * The final verdict of an event tr_f_judge judged without its arguments (`sv`, filled then):
+ * only the string data filters are left, under the same policies version.
+ */
+static __always_inline u64 tr_f_finish(u32 event, struct tr_buf *b, struct tr_saved *sv)
+{
+	u32 v = sv->judged_version;
+	u64 res = sv->judged;
+
+	((struct tr_header *)b->data)->policies_version = (u8)v;
+	if (!v)
+		return res;
+	if (res && sv->judged_str_args)
+		res &= tr_f_data(b, v, event, sv->judged_str_args);
+	tr_f_count(TR_F_STAT_JUDGED);
+	tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
 	return res;
 }
 

@@ -150,6 +150,14 @@ struct tr_saved {
 	 * execve by a non-leader thread returns with the leader's tid (de_thread).
 	 */
 	u32 entry_tid;
+	/*
+	 * tr_f_judge's verdict on the saved syscall before its arguments were read, with the
+	 * policies version and string-argument filters it was judged under: tr_f_finish
+	 * completes it once they are (one scope judgement per event, under one version).
+	 */
+	u64 judged;
+	u32 judged_version;
+	u32 judged_str_args;
 };
 
 struct tr_header {
@@ -916,7 +924,7 @@ static __always_inline void tr_exit_emit(struct tr_event_cfg *cfg, struct tr_sav
 	r = tr_put_args(b, s, cfg, ret);
 	if (r < 0)
 		return;
-	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
+	policies = tr_f_finish(cfg->event_id, b, s);
 	if (!policies)
 		return;
 	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
@@ -1006,7 +1014,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		r = tr_put_args(b, s, cfg, 0);
 		if (r < 0)
 			return 0;
-		policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
+		policies = tr_f_finish(cfg->event_id, b, s);
 		if (!policies)
 			return 0;
 		tr_fill_header(b, cfg->event_id, nr, 0, policies, s->ts, s);
