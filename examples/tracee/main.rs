@@ -68,6 +68,10 @@ struct Cli {
     /// and exit-like events) or `entry-exit` (Tracee's raw_tp pair, entry timestamps).
     #[arg(long, value_enum, default_value_t = Hooks::Auto)]
     syscall_hooks: Hooks,
+    /// Attach raw tracepoints only (the fallbacks taken where tp_btf cannot attach):
+    /// implies `--syscall-hooks entry-exit`.
+    #[arg(long)]
+    raw_tracepoints_only: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,7 +152,8 @@ fn main() -> anyhow::Result<()> {
         .syscall_hooks(match cli.syscall_hooks {
             Hooks::Auto => SyscallHooks::Auto,
             Hooks::EntryExit => SyscallHooks::EntryAndExit,
-        });
+        })
+        .raw_tracepoints_only(cli.raw_tracepoints_only);
     if let Some(path) = &cli.btf_bundle {
         let bundle = tracee_btf::bundle::Bundle::open(path)
             .with_context(|| format!("reading the BTF bundle {}", path.display()))?;

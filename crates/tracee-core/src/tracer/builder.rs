@@ -47,6 +47,7 @@ pub struct TracerBuilder {
     policies: u64,
     policy_set: Option<tracee_filters::PolicySet>,
     syscall_hooks: SyscallHooks,
+    raw_tracepoints_only: bool,
 }
 
 /// Which programs hook syscalls; see [`TracerBuilder::syscall_hooks`].
@@ -77,6 +78,8 @@ impl std::fmt::Debug for TracerBuilder {
             .field("wakeup", &self.wakeup)
             .field("channel_capacity", &self.channel_capacity)
             .field("exclude_self", &self.exclude_self)
+            .field("syscall_hooks", &self.syscall_hooks)
+            .field("raw_tracepoints_only", &self.raw_tracepoints_only)
             .finish()
     }
 }
@@ -104,6 +107,7 @@ impl TracerBuilder {
             policies: 1,
             policy_set: None,
             syscall_hooks: SyscallHooks::Auto,
+            raw_tracepoints_only: false,
         }
     }
 
@@ -243,6 +247,27 @@ impl TracerBuilder {
         self
     }
 
+    /// Hook raw tracepoints only (`raw_tp`), as where BTF-typed ones (`tp_btf`) cannot
+    /// attach: the syscall pair of [`SyscallHooks::EntryAndExit`] and the `raw_tp` copies of
+    /// the lifecycle and `task_rename` programs, which are otherwise only fallbacks. The
+    /// `tp_btf` programs are not even loaded. Off by default; lets an agent check, on any
+    /// kernel, the events it would get where the fallbacks are taken.
+    ///
+    /// ```no_run
+    /// use tracee_core::tracer::Tracer;
+    /// # fn main() -> Result<(), tracee_core::TracerError> {
+    /// let tracer = Tracer::builder()
+    ///     .events(["execve", "sched_process_exec"])
+    ///     .raw_tracepoints_only(true)
+    ///     .build()?;
+    /// assert!(tracer.attachments().iter().all(|a| a.kind == "raw_tp"));
+    /// # Ok(()) }
+    /// ```
+    pub fn raw_tracepoints_only(mut self, on: bool) -> Self {
+        self.raw_tracepoints_only = on;
+        self
+    }
+
     /// Build and start; events arrive through [`Tracer::events`] and friends.
     pub fn build(self) -> Result<Tracer, TracerError> {
         let cap = self.channel_capacity;
@@ -286,20 +311,28 @@ impl TracerBuilder {
         if btf.source() != Source::Sysfs {
             mb = mb.btf_custom_path(btf.path());
         }
+        let raw_only = self.raw_tracepoints_only;
+        // tp_btf programs: optional (each has a raw_tp fallback), or not loaded at all.
+        let tp_btf = |mb: ModuleBuilder, program: &str| {
+            if raw_only {
+                mb.autoload(program, false)
+            } else {
+                mb.optional_program(program)
+            }
+        };
         for hook in Lifecycle::ALL {
-            // tp_btf needs kernel BTF for the tracepoint; the raw_tp copy is the fallback.
-            mb = mb.optional_program(hook.program());
+            mb = tp_btf(mb, hook.program());
         }
         // Optional programs another build of the program (`object_bytes`) may predate.
         let parsed = tracee_bpf_obj::elf::BpfObject::from_bytes(&object).ok();
         let has = |name: &str| parsed.as_ref().is_some_and(|o| o.program(name).is_some());
         // tp_btf again; the raw_tp pair is the fallback.
-        let has_exit_regs = has(SYS_EXIT_REGS);
-        if has_exit_regs {
-            mb = mb.optional_program(SYS_EXIT_REGS);
+        let has_exit_regs = has(SYS_EXIT_REGS) && !raw_only;
+        if has(SYS_EXIT_REGS) {
+            mb = tp_btf(mb, SYS_EXIT_REGS);
         }
         if has(PREV_COMM_PROGRAM) {
-            mb = mb.optional_program(PREV_COMM_PROGRAM);
+            mb = tp_btf(mb, PREV_COMM_PROGRAM);
         }
         // Without it, host_ids falls back (see there).
         if has(host_ids::PROGRAM) {
@@ -350,8 +383,8 @@ impl TracerBuilder {
             SyscallHooks::Auto if !has_exit_regs => SyscallHooks::EntryAndExit,
             h => h,
         };
-        let mut attachments = attach(&mut module, &sel, active.is_some(), hooks)?;
-        attachments.extend(attach_prev_comm(&mut module, &sel));
+        let mut attachments = attach(&mut module, &sel, active.is_some(), hooks, raw_only)?;
+        attachments.extend(attach_prev_comm(&mut module, &sel, raw_only));
         Ok(Tracer {
             reader,
             rx,
@@ -433,6 +466,9 @@ fn configure(module: &Module, sel: &Selection, exclude: Option<u32>) -> Result<(
     Ok(())
 }
 
+/// Why a tp_btf program was not attached under [`TracerBuilder::raw_tracepoints_only`].
+const RAW_ONLY: &str = "not tried (TracerBuilder::raw_tracepoints_only)";
+
 /// The exit program of [`SyscallHooks::Auto`] (`tp_btf/sys_exit`).
 const SYS_EXIT_REGS: &str = "tracee_sys_exit_regs";
 
@@ -441,6 +477,7 @@ fn attach(
     sel: &Selection,
     all_lifecycle: bool,
     hooks: SyscallHooks,
+    raw_only: bool,
 ) -> Result<Vec<Attachment>, TracerError> {
     let mut out = Vec::new();
     if !sel.syscalls.is_empty() {
@@ -452,7 +489,14 @@ fn attach(
         sel.lifecycle.values().map(|(h, _)| *h).collect()
     };
     for hook in &lifecycle {
-        match module.attach_tp_btf(hook.program()) {
+        let tried = if raw_only {
+            Err(RAW_ONLY.to_string())
+        } else {
+            module
+                .attach_tp_btf(hook.program())
+                .map_err(|e| e.to_string())
+        };
+        match tried {
             Ok(_) => out.push(Attachment {
                 program: hook.program().to_string(),
                 target: hook.tracepoint().to_string(),
@@ -460,14 +504,16 @@ fn attach(
                 fallback_reason: None,
             }),
             Err(e) => {
-                log::warn!(
-                    "tp_btf {} unavailable ({e}); falling back to raw_tp",
-                    hook.tracepoint()
-                );
+                if !raw_only {
+                    log::warn!(
+                        "tp_btf {} unavailable ({e}); falling back to raw_tp",
+                        hook.tracepoint()
+                    );
+                }
                 module
                     .attach_raw_tracepoint(hook.raw_program(), hook.tracepoint())
                     .map_err(TracerError::module(format!(
-                        "attaching {} (after tp_btf failed: {e})",
+                        "attaching {} (tp_btf: {e})",
                         hook.raw_program()
                     )))?;
                 out.push(Attachment {
@@ -557,7 +603,7 @@ const PREV_COMM_PROGRAM: &str = "tracee_task_rename";
 /// Attaches the task_rename program when sched_process_exec is selected (it records only
 /// while the exec event has a `prev_comm` slot, and renames happen at exec and prctl, never
 /// per syscall). Not fatal: without it `prev_comm` is absent from the events.
-fn attach_prev_comm(module: &mut Module, sel: &Selection) -> Option<Attachment> {
+fn attach_prev_comm(module: &mut Module, sel: &Selection, raw_only: bool) -> Option<Attachment> {
     if !sel
         .lifecycle
         .values()
@@ -566,7 +612,14 @@ fn attach_prev_comm(module: &mut Module, sel: &Selection) -> Option<Attachment> 
         return None;
     }
     let tp = "task_rename";
-    match module.attach_tp_btf(PREV_COMM_PROGRAM) {
+    let tried = if raw_only {
+        Err(RAW_ONLY.to_string())
+    } else {
+        module
+            .attach_tp_btf(PREV_COMM_PROGRAM)
+            .map_err(|e| e.to_string())
+    };
+    match tried {
         Ok(_) => Some(Attachment {
             program: PREV_COMM_PROGRAM.to_string(),
             target: tp.to_string(),
