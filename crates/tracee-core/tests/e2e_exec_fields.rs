@@ -282,3 +282,77 @@ fn e2e_exec_scope_uses_the_exec_events_own_path_walk() {
         .unwrap_or_else(|| panic!("no openat of {file_s} by pid {pid}: {events:#?}"));
     assert_eq!(open.header.matched_policies, 1, "{open:?}");
 }
+
+/// Restores `/proc/sys/kernel/core_pattern` when dropped.
+struct CorePattern(String);
+
+impl Drop for CorePattern {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::write("/proc/sys/kernel/core_pattern", &self.0) {
+            eprintln!("could not restore core_pattern {:?}: {e}", self.0);
+        }
+    }
+}
+
+/// The kernel execs a piped core_pattern's handler from a kernel thread (a usermode helper,
+/// parented to kthreadd): its sched_process_exec has invoked_from_kernel set, as Tracee's.
+#[test]
+fn e2e_exec_by_the_kernel_is_invoked_from_kernel() {
+    let test = "e2e_exec_by_the_kernel_is_invoked_from_kernel";
+    let Some(tracer) = tracer_or_skip(test, Tracer::builder().events(["sched_process_exec"]))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handler = dir.path().join("core-handler");
+    // Reads the dump so the crashing child is not left waiting on a full pipe.
+    std::fs::write(&handler, "#!/bin/sh\ncat >/dev/null\n").expect("write the handler");
+    std::fs::set_permissions(&handler, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let handler_real = std::fs::canonicalize(&handler).expect("canonicalize the handler");
+    let old = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("read core_pattern");
+    let pattern = format!("|{} %p", handler_real.display());
+    if let Err(e) = std::fs::write("/proc/sys/kernel/core_pattern", &pattern) {
+        // Not a BPF capability: a read-only /proc/sys (a container) skips even in CI.
+        println!("{test}: skipped, cannot set core_pattern ({e})");
+        return;
+    }
+    let restore = CorePattern(old.trim_end().to_string());
+    let status = Command::new("/bin/sh")
+        .args(["-c", "kill -SEGV $$"])
+        .status()
+        .expect("run the crashing shell");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGSEGV)
+    );
+    let by_kernel = |e: &Event| {
+        e.event_name == "sched_process_exec"
+            && str_arg(e, "cmdpath").map(Path::new) == Some(handler_real.as_path())
+    };
+    let events = collect_until(&tracer, Duration::from_secs(10), by_kernel, |evs| {
+        !evs.is_empty()
+    });
+    drop(restore);
+    tracer.stop();
+    let exec = events
+        .first()
+        .unwrap_or_else(|| panic!("no exec of the core handler {}", handler_real.display()));
+    assert_eq!(
+        exec.arg("invoked_from_kernel").and_then(|v| v.as_i64()),
+        Some(1),
+        "the kernel ran the handler: {exec:?}"
+    );
+    let parent_stat = std::fs::read_to_string(format!("/proc/{}/stat", exec.header.ppid))
+        .unwrap_or_else(|e| panic!("the handler's parent {}: {e}", exec.header.ppid));
+    // PF_KTHREAD (0x00200000) in the flags field, the 9th, after the parenthesised comm.
+    let flags: u64 = parent_stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(6))
+        .and_then(|f| f.parse().ok())
+        .expect("flags in /proc/PID/stat");
+    assert_ne!(
+        flags & 0x0020_0000,
+        0,
+        "the parent is a kernel thread: {parent_stat}"
+    );
+}
