@@ -291,7 +291,7 @@ int tracee_self(struct bpf_raw_tracepoint_args *ctx)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-/* 32-bit (compat) tasks use another syscall table: their numbers would be misread. */
+/* tr_compat_syscall through a raw pointer, for raw_tp/sys_enter on arm64 (x86 checks its frame copy). */
 static __always_inline __attribute__((unused)) bool tr_is_compat(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -349,6 +349,37 @@ static __always_inline void tr_task_comm(struct task_struct___tr *t, char *dst)
  * The syscall number in saved user registers reached through a BTF pointer (plain loads;
  * tr_regs_syscall is the probe-read twin for raw_tp's untyped pointer), -1 outside one.
  */
+#define TR_TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
+
+/*
+ * Whether the current syscall is a 32-bit one, whose number is another table's and whose
+ * arguments are in other registers: a compat task's, or a 64-bit task's `int $0x80`, which
+ * its code segment does not show (i386 open is 5, x86_64's fstat: the classic way past a
+ * tracer that reads the number as a 64-bit one). The kernel sets TS_COMPAT at every 32-bit
+ * syscall entry and clears it on the way back to user mode. `regs`: a BTF pointer.
+ */
+static __always_inline __attribute__((unused)) bool tr_ts_compat(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
+
+	return t->thread_info.status & TR_TS_COMPAT;
+#else
+	return false;
+#endif
+}
+
+static __always_inline bool tr_compat_syscall(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->cs == 0x23 /* __USER32_CS */ || tr_ts_compat();
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->pstate & 0x10; /* PSR_MODE32_BIT: AArch32 has no other way in */
+#else
+	return false;
+#endif
+}
+
 static __always_inline s32 tr_syscall_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -362,13 +393,14 @@ static __always_inline s32 tr_syscall_nr(struct pt_regs *regs)
 
 /*
  * The syscall the current task is in (Tracee's context.syscall for lifecycle events: execve
- * for exec, clone/fork/vfork/clone3 for fork, exit/exit_group for exit), -1 outside one.
+ * for exec, clone/fork/vfork/clone3 for fork, exit/exit_group for exit), -1 outside one or
+ * in a 32-bit one (another table's number).
  */
 static __always_inline s32 tr_current_syscall(void)
 {
 	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	return regs ? tr_syscall_nr(regs) : -1;
+	return regs && !tr_compat_syscall(regs) ? tr_syscall_nr(regs) : -1;
 }
 
 /* The task's pid in its own pid namespace (`pid` is its thread_pid). */
@@ -982,7 +1014,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!sb || bpf_probe_read_kernel(sb->data, sizeof(*r), regs))
 			return 0;
 		r = (void *)sb->data;
-		if (r->cs == 0x23) /* __USER32_CS: compat task, another syscall table */
+		if (r->cs == 0x23 /* __USER32_CS */ || tr_ts_compat()) /* see tr_compat_syscall */
 			return 0;
 		s->args[0] = r->di;
 		s->args[1] = r->si;
@@ -1110,7 +1142,8 @@ int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
 			tr_exit_captured(cfg, s, nr, ret);
 		return 0;
 	}
-	if (tr_is_tracer(bpf_get_current_pid_tgid()))
+	/* 32-bit syscalls are not traced: their numbers are not this table's */
+	if (tr_compat_syscall(regs) || tr_is_tracer(bpf_get_current_pid_tgid()))
 		return 0;
 	s = bpf_task_storage_get(&tr_pending, bpf_get_current_task_btf(), 0, TR_STORAGE_CREATE);
 	if (!s) {
@@ -1120,8 +1153,6 @@ int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
 	if (!tr_f_judge(cfg->event_id, cfg->policies, 0, s))
 		return 0;
 #if defined(__TARGET_ARCH_x86)
-	if (regs->cs == 0x23) /* __USER32_CS: compat task, another syscall table */
-		return 0;
 	s->args[0] = regs->di;
 	s->args[1] = regs->si;
 	s->args[2] = regs->dx;
@@ -1129,8 +1160,6 @@ int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
 	s->args[4] = regs->r8;
 	s->args[5] = regs->r9;
 #elif defined(__TARGET_ARCH_arm64)
-	if (regs->pstate & 0x10) /* PSR_MODE32_BIT */
-		return 0;
 	s->args[0] = regs->orig_x0;
 	s->args[1] = regs->regs[1];
 	s->args[2] = regs->regs[2];

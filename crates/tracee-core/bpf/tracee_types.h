@@ -171,7 +171,13 @@ struct cred___tr {
 	} gid;
 };
 
+/* x86 only: arm64's thread_info has no status */
+struct thread_info___tr {
+	u32 status;
+};
+
 struct task_struct___tr {
+	struct thread_info___tr thread_info;
 	unsigned int flags;
 	char comm[16];
 	pid_t pid;
