@@ -9,6 +9,9 @@
 //! - `untraced`;
 //! - `tracee-rs`: traced by us (event `openat` with its pathname read at syscall exit, counted
 //!   in a callback that checks pid and path);
+//! - `scoped` (paired only): `tracee-rs` selected by a policy with `--scope comm=tr-storm`,
+//!   which the storm matches: every event goes through the kernel's filters, as in any run of
+//!   the `tracee` example or of Tracee itself;
 //! - `filtered`: traced by us with `--events openat --scope comm=<a comm nothing has>`: the
 //!   kernel must drop every event before any output (issue 7: ≤ 1.05×), and its counters
 //!   must show 0 emitted;
@@ -20,6 +23,12 @@
 //!   `raw_tp/sys_enter` + `raw_tp/sys_exit` pair (Tracee's hooks): what attaching to the
 //!   syscall tracepoints costs before a program does anything — no tracer on those hooks can
 //!   go under it;
+//! - `floor-evt` (paired only): the least a tracer of "openat with its path" can do on
+//!   `tp_btf/sys_exit`: per openat, one fixed-size ring-buffer record with the pid and the
+//!   path read straight into it; no header, filters or wakeups (the reader polls every
+//!   10 ms). The floor under `tracee-rs` for any event format;
+//! - `floor-bat` (paired only): the same records gathered per CPU and sent to the ring 8 KiB
+//!   at a time: what spreading the ring's cost over ~100 events would save;
 //! - `bpftrace`: `bpftrace -e` printing pid and pathname of every openat;
 //! - with `--compare-object FILE` (another build of `tracee.bpf.o`, e.g. `git show
 //!   REV:crates/tracee-core/bpf/tracee.bpf.o > old.o`): `other` and `other-filt`, the
@@ -37,7 +46,7 @@
 //! out; the report gives the 10th and 25th percentiles.
 //!
 //! Then the **paired** measurement, the one that holds on a noisy VM: one storm child per
-//! configuration (tracee-rs, filtered, hooks, the two floors) runs `2 × iterations / batch`
+//! configuration (tracee-rs, filtered, hooks, the three floors) runs `2 × iterations / batch`
 //! batches, and the parent attaches the configuration's programs before every other batch and
 //! detaches them after it (`Tracer::pause`/`resume`, or the floor module's links). Each
 //! traced batch is compared with the mean of its two untraced neighbours, a few tens of
@@ -57,6 +66,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
 use tracee_core::events::Catalog;
 use tracee_core::filters::{policy_from_flags, PolicySet};
 use tracee_core::tracer::Tracer;
@@ -142,17 +152,44 @@ enum Hooked {
     Tracer(Box<Tracer>),
     Floor {
         module: tracee_bpf_obj::module::Module,
-        pair: bool,
+        kind: Floor,
+        /// `Floor::Event`: drains `floor_events`, counting the records.
+        reader: Option<BufferReader>,
     },
 }
 
+/// The programs of `bpf/bench/floor.bpf.c` a floor configuration attaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Floor {
+    /// `floor_exit`: an empty tp_btf/sys_exit program.
+    Exit,
+    /// `floor_enter` + `floor_exit_raw`: the empty raw_tp pair.
+    Pair,
+    /// `floor_event`: one bare record (pid, path) per openat.
+    Event,
+    /// `floor_batch`: the same records, sent to the ring 8 KiB at a time.
+    Batch,
+}
+
 impl Hooked {
-    fn floor(pair: bool) -> Hooked {
+    fn floor(kind: Floor) -> Hooked {
         let module = tracee_bpf_obj::module::ModuleBuilder::from_bytes(FLOOR_OBJECT)
             .object_name("floor")
             .load()
             .expect("load bpf/bench/floor.bpf.o");
-        Hooked::Floor { module, pair }
+        let reader = matches!(kind, Floor::Event | Floor::Batch).then(|| {
+            BufferReader::ring_buffer(&module, "floor_events")
+                .expect("floor_events ring buffer")
+                .wakeup(WakeupPolicy::Interval(Duration::from_millis(10)))
+                .no_drops_map()
+                .start_callback(|_| {})
+                .expect("start the floor_events reader")
+        });
+        Hooked::Floor {
+            module,
+            kind,
+            reader,
+        }
     }
 
     fn set(&mut self, on: bool) {
@@ -160,22 +197,44 @@ impl Hooked {
             Hooked::Tracer(t) if on => t.resume().expect("resume the tracer"),
             Hooked::Tracer(t) => t.pause(),
             Hooked::Floor { module, .. } if !on => module.detach_all(),
-            Hooked::Floor { module, pair: true } => {
-                module
-                    .attach_raw_tracepoint("floor_exit_raw", "sys_exit")
-                    .expect("attach floor_exit_raw");
-                module
-                    .attach_raw_tracepoint("floor_enter", "sys_enter")
-                    .expect("attach floor_enter");
-            }
+            Hooked::Floor { module, kind, .. } => match kind {
+                Floor::Pair => {
+                    module
+                        .attach_raw_tracepoint("floor_exit_raw", "sys_exit")
+                        .expect("attach floor_exit_raw");
+                    module
+                        .attach_raw_tracepoint("floor_enter", "sys_enter")
+                        .expect("attach floor_enter");
+                }
+                Floor::Exit => {
+                    module
+                        .attach_tp_btf("floor_exit")
+                        .expect("attach floor_exit");
+                }
+                Floor::Event => {
+                    module
+                        .attach_tp_btf("floor_event")
+                        .expect("attach floor_event");
+                }
+                Floor::Batch => {
+                    module
+                        .attach_tp_btf("floor_batch")
+                        .expect("attach floor_batch");
+                }
+            },
+        }
+    }
+
+    /// Records the `floor_events` reader received once the ring is drained (else 0).
+    fn floor_records(&self) -> u64 {
+        match self {
             Hooked::Floor {
-                module,
-                pair: false,
+                reader: Some(r), ..
             } => {
-                module
-                    .attach_tp_btf("floor_exit")
-                    .expect("attach floor_exit");
+                std::thread::sleep(Duration::from_millis(50));
+                r.received()
             }
+            _ => 0,
         }
     }
 }
@@ -245,14 +304,16 @@ fn paired_ours(
     batch: u64,
     path: &str,
     object: Option<&Arc<[u8]>>,
+    scoped: bool,
 ) -> (Paired, u64, u64) {
     let target = Arc::new(AtomicU32::new(0));
     let seen = Arc::new(AtomicU64::new(0));
-    let tracer = our_tracer(
+    let tracer = our_tracer_with(
         target.clone(),
         seen.clone(),
         path.as_bytes().to_vec(),
         object,
+        scoped,
     );
     let mut h = Hooked::Tracer(Box::new(tracer));
     let p = paired(batches, batch, path, &mut h, |pid| {
@@ -360,6 +421,15 @@ struct Sample {
 /// A comm no process has, for the filtered phase.
 fn nomatch_comm() -> String {
     format!("nomatch{:08x}", std::process::id())
+}
+
+/// `--events openat --scope comm=tr-storm`: the storm's opens, judged by the filters (what a
+/// Tracee-style CLI run always has: a policy).
+fn storm_set() -> PolicySet {
+    let cat = Catalog::builtin();
+    let p = policy_from_flags(&cat, "bench", &["comm=tr-storm".to_string()], &["openat"])
+        .expect("valid policy");
+    PolicySet::from_policies([p]).expect("policy set")
 }
 
 fn filtered_set() -> PolicySet {
@@ -492,16 +562,32 @@ fn our_tracer(
     want: Vec<u8>,
     object: Option<&Arc<[u8]>>,
 ) -> Tracer {
-    builder(object)
-        .events(["openat"])
-        .build_with_callback(move |ev| {
-            if ev.pid() == target.load(Ordering::Relaxed)
-                && ev.arg(1).and_then(|a| a.as_bytes()) == Some(&want[..])
-            {
-                seen.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-        .expect("start the tracer")
+    our_tracer_with(target, seen, want, object, false)
+}
+
+/// [`our_tracer`]; `scoped`: selected by a policy whose scope the storm matches
+/// ([`storm_set`]) instead of by `events` alone, so the kernel's filters judge every event.
+fn our_tracer_with(
+    target: Arc<AtomicU32>,
+    seen: Arc<AtomicU64>,
+    want: Vec<u8>,
+    object: Option<&Arc<[u8]>>,
+    scoped: bool,
+) -> Tracer {
+    let b = builder(object);
+    let b = if scoped {
+        b.policies(storm_set())
+    } else {
+        b.events(["openat"])
+    };
+    b.build_with_callback(move |ev| {
+        if ev.pid() == target.load(Ordering::Relaxed)
+            && ev.arg(1).and_then(|a| a.as_bytes()) == Some(&want[..])
+        {
+            seen.fetch_add(1, Ordering::Relaxed);
+        }
+    })
+    .expect("start the tracer")
 }
 
 fn phase_ours(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
@@ -579,7 +665,7 @@ const FLOOR_OBJECT: &[u8] = include_bytes!("../bpf/bench/floor.bpf.o");
 /// the raw_tp pair.
 fn phase_floor(n: u64, path: &str, pair: bool) -> Sample {
     let t0 = Instant::now();
-    let mut h = Hooked::floor(pair);
+    let mut h = Hooked::floor(if pair { Floor::Pair } else { Floor::Exit });
     h.set(true);
     let startup = t0.elapsed();
     let (times, batches) = run_storm_batches(n, path, |_| {});
@@ -866,12 +952,12 @@ fn main() {
             median(p.extra_ns.clone()),
         );
     };
-    let mut ours = vec![("tracee-rs", None)];
+    let mut ours = vec![("tracee-rs", None, false), ("scoped", None, true)];
     if let Some(o) = other.as_ref() {
-        ours.push(("other", Some(o)));
+        ours.extend([("other", Some(o), false), ("other-scop", Some(o), true)]);
     }
-    for (label, object) in ours {
-        let (p, events, lost) = paired_ours(batches, batch, &path, object);
+    for (label, object, scoped) in ours {
+        let (p, events, lost) = paired_ours(batches, batch, &path, object, scoped);
         report(
             label,
             &p,
@@ -912,10 +998,23 @@ fn main() {
         let p = paired(batches, batch, &path, &mut h, |_| {});
         report("hooks", &p, String::new());
     }
-    for (label, pair) in [("floor-exit", false), ("floor-pair", true)] {
-        let mut h = Hooked::floor(pair);
+    for (label, kind) in [
+        ("floor-exit", Floor::Exit),
+        ("floor-pair", Floor::Pair),
+        ("floor-evt", Floor::Event),
+        ("floor-bat", Floor::Batch),
+    ] {
+        let mut h = Hooked::floor(kind);
         let p = paired(batches, batch, &path, &mut h, |_| {});
-        report(label, &p, String::new());
+        let extra = match kind {
+            Floor::Event | Floor::Batch => format!(
+                "; ring records {} for {} traced opens",
+                h.floor_records(),
+                p.traced_opens
+            ),
+            _ => String::new(),
+        };
+        report(label, &p, extra);
     }
 
     // Per-program in-kernel cost, without the VM's scheduling noise.
