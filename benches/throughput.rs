@@ -148,6 +148,8 @@ fn storm_paired(batch: u64, path: &str) {
 }
 
 /// Programs the paired measurement attaches and detaches between batches.
+// One value per configuration, built once and never moved in the timed loop.
+#[allow(clippy::large_enum_variant)]
 enum Hooked {
     Tracer(Box<Tracer>),
     Floor {
