@@ -47,21 +47,27 @@ struct floor_rec {
 	char path[256];
 };
 
+/* The path argument of an openat ending now, NULL for any other syscall. */
+static __always_inline const char *floor_openat_path(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax == 257 /* __NR_openat */ ? (void *)regs->si : 0;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno == 56 ? (void *)regs->regs[1] : 0;
+#else
+	return 0;
+#endif
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(floor_event, struct pt_regs *regs, long ret)
 {
 	struct floor_rec *r;
 	const char *path;
 
-#if defined(__TARGET_ARCH_x86)
-	if (regs->orig_ax != 257) /* __NR_openat */
+	path = floor_openat_path(regs);
+	if (!path)
 		return 0;
-	path = (void *)regs->si;
-#elif defined(__TARGET_ARCH_arm64)
-	if (regs->syscallno != 56)
-		return 0;
-	path = (void *)regs->regs[1];
-#endif
 	r = bpf_ringbuf_reserve(&floor_events, sizeof(*r), 0);
 	if (!r)
 		return 0;
@@ -100,15 +106,9 @@ int BPF_PROG(floor_batch, struct pt_regs *regs, long ret)
 	__u64 off;
 	long n;
 
-#if defined(__TARGET_ARCH_x86)
-	if (regs->orig_ax != 257) /* __NR_openat */
+	path = floor_openat_path(regs);
+	if (!path)
 		return 0;
-	path = (void *)regs->si;
-#elif defined(__TARGET_ARCH_arm64)
-	if (regs->syscallno != 56)
-		return 0;
-	path = (void *)regs->regs[1];
-#endif
 	b = bpf_map_lookup_elem(&floor_batches, &zero);
 	if (!b)
 		return 0;
