@@ -241,6 +241,13 @@ static __always_inline void tr_f_count(u32 slot)
 		*n += 1;
 }
 
+/* A final decision of the filters: judged, and then emitted or dropped. */
+static __always_inline void tr_f_count_final(u64 res)
+{
+	tr_f_count(TR_F_STAT_JUDGED);
+	tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
+}
+
 static __always_inline u32 tr_f_version(void)
 {
 	u32 zero = 0;
@@ -654,10 +661,8 @@ out:
 		sv->judged_version = v;
 		sv->judged_str_args = str_args;
 	}
-	if (v && (b || !res)) {
-		tr_f_count(TR_F_STAT_JUDGED);
-		tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
-	}
+	if (v && (b || !res))
+		tr_f_count_final(res);
 	return res;
 }
 
@@ -675,8 +680,7 @@ static __always_inline u64 tr_f_finish(u32 event, struct tr_buf *b, struct tr_sa
 		return res;
 	if (res && sv->judged_str_args)
 		res &= tr_f_data(b, v, event, sv->judged_str_args);
-	tr_f_count(TR_F_STAT_JUDGED);
-	tr_f_count(res ? TR_F_STAT_EMITTED : TR_F_STAT_FILTERED);
+	tr_f_count_final(res);
 	return res;
 }
 

@@ -345,18 +345,12 @@ static __always_inline void tr_task_comm(struct task_struct___tr *t, char *dst)
 
 #include "filters.bpf.h"
 
-/*
- * The syscall number in saved user registers reached through a BTF pointer (plain loads;
- * tr_regs_syscall is the probe-read twin for raw_tp's untyped pointer), -1 outside one.
- */
 #define TR_TS_COMPAT 0x0002 /* x86 thread_info.status: in a 32-bit syscall */
 
 /*
- * Whether the current syscall is a 32-bit one, whose number is another table's and whose
- * arguments are in other registers: a compat task's, or a 64-bit task's `int $0x80`, which
- * its code segment does not show (i386 open is 5, x86_64's fstat: the classic way past a
- * tracer that reads the number as a 64-bit one). The kernel sets TS_COMPAT at every 32-bit
- * syscall entry and clears it on the way back to user mode. `regs`: a BTF pointer.
+ * x86: the current task is in a 32-bit syscall. The kernel sets TS_COMPAT at every 32-bit
+ * syscall entry (a compat task's, and a 64-bit task's `int $0x80`) and clears it on the way
+ * back to user mode.
  */
 static __always_inline __attribute__((unused)) bool tr_ts_compat(void)
 {
@@ -369,6 +363,13 @@ static __always_inline __attribute__((unused)) bool tr_ts_compat(void)
 #endif
 }
 
+/*
+ * Whether the current syscall is a 32-bit one, whose number is another table's and whose
+ * arguments are in other registers: a compat task's, or a 64-bit task's `int $0x80`, which
+ * its code segment does not show (i386 open is 5, x86_64's fstat: the classic way past a
+ * tracer that reads the number as a 64-bit one). `regs`: a BTF pointer; tracee_sys_enter
+ * makes the same check on its copy of the register frame.
+ */
 static __always_inline bool tr_compat_syscall(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -380,6 +381,10 @@ static __always_inline bool tr_compat_syscall(struct pt_regs *regs)
 #endif
 }
 
+/*
+ * The syscall number in saved user registers reached through a BTF pointer (plain loads;
+ * tr_regs_syscall is the probe-read twin for raw_tp's untyped pointer), -1 outside one.
+ */
 static __always_inline s32 tr_syscall_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
