@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
-use tracee_bpf_obj::module::{Module, ModuleBuilder, UpdateFlags};
+use tracee_bpf_obj::module::{Module, ModuleBuilder, ModuleError, UpdateFlags};
 use tracee_btf::bundle::Bundle;
 use tracee_btf::resolver::{BtfResolver, ResolveError, Source};
 
@@ -327,8 +327,8 @@ impl TracerBuilder {
         let parsed = tracee_bpf_obj::elf::BpfObject::from_bytes(&object).ok();
         let has = |name: &str| parsed.as_ref().is_some_and(|o| o.program(name).is_some());
         // tp_btf again; the raw_tp pair is the fallback.
-        let has_exit_regs = has(SYS_EXIT_REGS) && !raw_only;
-        if has(SYS_EXIT_REGS) {
+        let object_has_exit_regs = has(SYS_EXIT_REGS);
+        if object_has_exit_regs {
             mb = tp_btf(mb, SYS_EXIT_REGS);
         }
         if has(PREV_COMM_PROGRAM) {
@@ -380,7 +380,7 @@ impl TracerBuilder {
         // The filters' process map follows forks, execs and exits even when their events are
         // not selected.
         let hooks = match self.syscall_hooks {
-            SyscallHooks::Auto if !has_exit_regs => SyscallHooks::EntryAndExit,
+            SyscallHooks::Auto if !object_has_exit_regs || raw_only => SyscallHooks::EntryAndExit,
             h => h,
         };
         let mut attachments = attach(&mut module, &sel, active.is_some(), hooks, raw_only)?;
@@ -404,7 +404,7 @@ impl TracerBuilder {
 
 /// A failed load on a kernel that lacks the object's map types or helpers is reported as
 /// such; any other failure as the module's error (verifier log included).
-fn load_error(object: &[u8], e: tracee_bpf_obj::module::ModuleError) -> TracerError {
+fn load_error(object: &[u8], e: ModuleError) -> TracerError {
     match super::requirements::missing_kernel_features(object) {
         Ok(missing) if !missing.is_empty() => TracerError::KernelLacks {
             missing,
@@ -489,43 +489,58 @@ fn attach(
         sel.lifecycle.values().map(|(h, _)| *h).collect()
     };
     for hook in &lifecycle {
-        let tried = if raw_only {
-            Err(RAW_ONLY.to_string())
-        } else {
-            module
-                .attach_tp_btf(hook.program())
-                .map_err(|e| e.to_string())
-        };
-        match tried {
-            Ok(_) => out.push(Attachment {
-                program: hook.program().to_string(),
-                target: hook.tracepoint().to_string(),
-                kind: "tp_btf",
-                fallback_reason: None,
-            }),
-            Err(e) => {
-                if !raw_only {
-                    log::warn!(
-                        "tp_btf {} unavailable ({e}); falling back to raw_tp",
-                        hook.tracepoint()
-                    );
-                }
-                module
-                    .attach_raw_tracepoint(hook.raw_program(), hook.tracepoint())
-                    .map_err(TracerError::module(format!(
-                        "attaching {} (tp_btf: {e})",
-                        hook.raw_program()
-                    )))?;
-                out.push(Attachment {
-                    program: hook.raw_program().to_string(),
-                    target: hook.tracepoint().to_string(),
-                    kind: "raw_tp",
-                    fallback_reason: Some(e.to_string()),
-                });
-            }
-        }
+        let a = attach_btf_or_raw(
+            module,
+            hook.program(),
+            hook.raw_program(),
+            hook.tracepoint(),
+            raw_only,
+        )
+        .map_err(|(why, e)| {
+            TracerError::module(format!("attaching {} (tp_btf: {why})", hook.raw_program()))(*e)
+        })?;
+        out.push(a);
     }
     Ok(out)
+}
+
+/// Attaches `program` to `tracepoint` as tp_btf, or its raw_tp copy `raw` where tp_btf
+/// cannot attach (or is not tried: `raw_only`). Err: why tp_btf was not used, and the raw_tp
+/// error.
+fn attach_btf_or_raw(
+    module: &mut Module,
+    program: &str,
+    raw: &str,
+    tracepoint: &str,
+    raw_only: bool,
+) -> Result<Attachment, (String, Box<ModuleError>)> {
+    let why = if raw_only {
+        RAW_ONLY.to_string()
+    } else {
+        match module.attach_tp_btf(program) {
+            Ok(_) => {
+                return Ok(Attachment {
+                    program: program.to_string(),
+                    target: tracepoint.to_string(),
+                    kind: "tp_btf",
+                    fallback_reason: None,
+                })
+            }
+            Err(e) => {
+                log::warn!("tp_btf {tracepoint} unavailable ({e}); falling back to raw_tp");
+                e.to_string()
+            }
+        }
+    };
+    match module.attach_raw_tracepoint(raw, tracepoint) {
+        Ok(_) => Ok(Attachment {
+            program: raw.to_string(),
+            target: tracepoint.to_string(),
+            kind: "raw_tp",
+            fallback_reason: Some(why),
+        }),
+        Err(e) => Err((why, Box::new(e))),
+    }
 }
 
 /// The syscall programs for `hooks`. Exit before entry: an entry saved while no exit program
@@ -612,37 +627,20 @@ fn attach_prev_comm(module: &mut Module, sel: &Selection, raw_only: bool) -> Opt
         return None;
     }
     let tp = "task_rename";
-    let tried = if raw_only {
-        Err(RAW_ONLY.to_string())
-    } else {
-        module
-            .attach_tp_btf(PREV_COMM_PROGRAM)
-            .map_err(|e| e.to_string())
-    };
-    match tried {
-        Ok(_) => Some(Attachment {
-            program: PREV_COMM_PROGRAM.to_string(),
-            target: tp.to_string(),
-            kind: "tp_btf",
-            fallback_reason: None,
-        }),
-        Err(e) => {
-            let raw = "tracee_task_rename_raw";
-            match module.attach_raw_tracepoint(raw, tp) {
-                Ok(_) => Some(Attachment {
-                    program: raw.to_string(),
-                    target: tp.to_string(),
-                    kind: "raw_tp",
-                    fallback_reason: Some(e.to_string()),
-                }),
-                Err(e2) => {
-                    log::warn!(
-                        "task_rename unavailable (tp_btf: {e}; raw_tp: {e2}); \
-                         sched_process_exec has no prev_comm"
-                    );
-                    None
-                }
-            }
+    match attach_btf_or_raw(
+        module,
+        PREV_COMM_PROGRAM,
+        "tracee_task_rename_raw",
+        tp,
+        raw_only,
+    ) {
+        Ok(a) => Some(a),
+        Err((why, e)) => {
+            log::warn!(
+                "task_rename unavailable (tp_btf: {why}; raw_tp: {e}); \
+                 sched_process_exec has no prev_comm"
+            );
+            None
         }
     }
 }

@@ -63,7 +63,6 @@ pub struct FilterStats {
 /// take for the host's) and the time now, in the clock of `task_struct::start_time`
 /// (CLOCK_MONOTONIC ns).
 pub(crate) fn environment(init_pid_ns: u32) -> Environment {
-    let host_pid_ns = init_pid_ns;
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -75,7 +74,7 @@ pub(crate) fn environment(init_pid_ns: u32) -> Environment {
         0
     };
     Environment {
-        host_pid_ns,
+        host_pid_ns: init_pid_ns,
         start_time,
     }
 }
@@ -218,15 +217,13 @@ pub(crate) fn install(
         || c.scope.match_if_missing[KIND_TREE as usize] != !0;
     // /proc of a pid namespace shows that namespace's pids, not the host pids the program
     // keys processes by: seeding from it would give its entries to other host processes.
-    let host_proc = needs_proc && super::host_ids::proc_is_host(ids);
-    if needs_proc && !host_proc {
+    if needs_proc && !super::host_ids::proc_is_host(ids) {
         log::warn!(
             "/proc is not the initial pid namespace's (a tracer in a container without \
              hostPID): processes started before the tracer are not seeded, so tree= and \
              exe= filters do not see them"
         );
-    }
-    if needs_proc && host_proc {
+    } else if needs_proc {
         let procs = processes();
         let proc_map = module
             .map("tr_f_proc")
