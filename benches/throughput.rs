@@ -618,12 +618,25 @@ fn phase_ours(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
     }
 }
 
-fn phase_filtered(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
-    let t0 = Instant::now();
-    let tracer = builder(object)
+/// Our tracer with [`filtered_set`]: every storm event dropped in the kernel.
+fn filtered_tracer(object: Option<&Arc<[u8]>>) -> Tracer {
+    builder(object)
         .policies(filtered_set())
         .build_with_callback(|_| {})
-        .expect("start the filtered tracer");
+        .expect("start the filtered tracer")
+}
+
+/// Our tracer with only `acct` selected, which the storm never calls: the hooks alone.
+fn hooks_tracer() -> Tracer {
+    Tracer::builder()
+        .events(["acct"])
+        .build_with_callback(|_| {})
+        .expect("start the hooks-only tracer")
+}
+
+fn phase_filtered(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
+    let t0 = Instant::now();
+    let tracer = filtered_tracer(object);
     let startup = t0.elapsed();
     let (times, batches) = run_storm_batches(n, path, |_| {});
     std::thread::sleep(Duration::from_millis(50));
@@ -642,10 +655,7 @@ fn phase_filtered(n: u64, path: &str, object: Option<&Arc<[u8]>>) -> Sample {
 
 fn phase_hooks(n: u64, path: &str) -> Sample {
     let t0 = Instant::now();
-    let tracer = Tracer::builder()
-        .events(["acct"])
-        .build_with_callback(|_| {})
-        .expect("start the hooks-only tracer");
+    let tracer = hooks_tracer();
     let startup = t0.elapsed();
     let (times, batches) = run_storm_batches(n, path, |_| {});
     tracer.stop();
@@ -970,10 +980,7 @@ fn main() {
         );
     }
     {
-        let t = Tracer::builder()
-            .policies(filtered_set())
-            .build_with_callback(|_| {})
-            .expect("start the filtered tracer");
+        let t = filtered_tracer(None);
         let mut h = Hooked::Tracer(Box::new(t));
         let p = paired(batches, batch, &path, &mut h, |_| {});
         let Hooked::Tracer(t) = &h else {
@@ -992,10 +999,7 @@ fn main() {
         );
     }
     {
-        let t = Tracer::builder()
-            .events(["acct"])
-            .build_with_callback(|_| {})
-            .expect("start the hooks-only tracer");
+        let t = hooks_tracer();
         let mut h = Hooked::Tracer(Box::new(t));
         let p = paired(batches, batch, &path, &mut h, |_| {});
         report("hooks", &p, String::new());
@@ -1032,10 +1036,7 @@ fn main() {
             tracer.stop();
         }
         {
-            let tracer = Tracer::builder()
-                .policies(filtered_set())
-                .build_with_callback(|_| {})
-                .expect("start the filtered tracer");
+            let tracer = filtered_tracer(None);
             profile("filtered", n, &path, &tracer, None);
             tracer.stop();
         }
@@ -1053,10 +1054,7 @@ fn main() {
             tracer.stop();
         }
         {
-            let tracer = Tracer::builder()
-                .events(["acct"])
-                .build_with_callback(|_| {})
-                .expect("start the hooks-only tracer");
+            let tracer = hooks_tracer();
             profile("hooks", n, &path, &tracer, None);
             tracer.stop();
         }
