@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::tracer::Tracer;
 
 const BASE: u64 = 0x40_0000;
@@ -87,15 +87,7 @@ fn e2e_int80_syscall_of_a_64_bit_task_is_not_read_as_a_64_bit_one() {
     let exe = dir.path().join("int80-open");
     std::fs::write(&exe, compat_open_elf(&target)).expect("write the executable");
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let mut child = Command::new(&exe)
-        .spawn()
-        .expect("run the int 0x80 program");
-    let pid = child.id();
-    let status = child.wait().expect("wait");
-    assert!(
-        status.success(),
-        "the int 0x80 program exited with {status}"
-    );
+    let pid = run_ok(&mut Command::new(&exe));
 
     // The 64-bit open comes second: once it is here, so is whatever the first made.
     let events = collect_until(

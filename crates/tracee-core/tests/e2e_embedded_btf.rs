@@ -14,7 +14,7 @@ mod e2e_common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_bpf_obj::elf::BpfObject;
 use tracee_bpf_obj::relocate::min_core_btf;
 use tracee_btf::archive::ArchiveLimits;
@@ -64,13 +64,11 @@ fn assert_traces_a_spawned_exec(tracer: Tracer) {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let word = format!("tracee-embedded-btf-{}-{nanos}", std::process::id());
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", &format!("exec /bin/echo {word}")])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn /bin/sh");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new("/bin/sh")
+            .args(["-c", &format!("exec /bin/echo {word}")])
+            .stdout(Stdio::null()),
+    );
     let is_echo = |e: &tracee_core::decode::Event| {
         e.event_name == "execve" && e.arg("pathname").and_then(|v| v.as_str()) == Some("/bin/echo")
     };

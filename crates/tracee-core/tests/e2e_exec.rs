@@ -8,7 +8,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::decode::Event;
 use tracee_core::events::Catalog;
 use tracee_core::filters::{policy_from_flags, PolicySet};
@@ -30,13 +30,11 @@ fn e2e_exec_child_events_carry_exact_values() {
     ) else {
         return;
     };
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", "exec /bin/echo hi there"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn /bin/sh");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new("/bin/sh")
+            .args(["-c", "exec /bin/echo hi there"])
+            .stdout(Stdio::null()),
+    );
 
     // execve's pathname is the path asked for; sched_process_exec's cmdpath is that path and
     // its pathname the file executed (/bin may be a symlink to /usr/bin).
@@ -261,14 +259,12 @@ fn e2e_lifecycle_events_carry_their_syscall_and_exec_file_facts() {
 
 /// Runs `path ARG` and returns its pid and its sched_process_exec event.
 fn exec_event(tracer: &Tracer, path: &std::path::Path, arg: &str) -> (u32, Option<Event>) {
-    let mut child = Command::new(path)
-        .arg(arg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", path.display()));
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new(path)
+            .arg(arg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
     let events = collect_until(
         tracer,
         Duration::from_secs(10),
@@ -318,13 +314,11 @@ fn e2e_exec_pathname_is_the_real_path_of_the_executed_file() {
          my $elf = <$in>; open(my $out, '>&=', $fd) or die; binmode $out; \
          syswrite($out, $elf) == length($elf) or die; exec(\"/proc/self/fd/$fd\") or die \"exec: $!\";"
     );
-    let mut child = Command::new("perl")
-        .args(["-e", &script])
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn perl");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new("perl")
+            .args(["-e", &script])
+            .stdin(Stdio::null()),
+    );
     let events = collect_until(
         &tracer,
         Duration::from_secs(10),
@@ -404,14 +398,12 @@ fn e2e_exec_scope_matches_the_real_path_of_the_executable() {
     ) else {
         return;
     };
-    let mut child = Command::new(&link)
-        .arg(&file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the link");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new(&link)
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
     let is_open = |e: &Event| {
         e.header.pid == pid && e.arg("pathname").and_then(|v| v.as_str()) == Some(file_s)
     };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::decode::Event;
 use tracee_core::events::Catalog;
 use tracee_core::filters::{policy_from_flags, PolicySet};
@@ -77,13 +77,7 @@ fn assert_interpreter(ev: &Event, interp: &Path) {
 
 /// Runs `cmd` and returns its pid and its sched_process_exec events (one per exec).
 fn run(tracer: &Tracer, mut cmd: Command, execs: usize) -> (u32, Vec<Event>) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the child");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success(), "the child succeeds");
+    let pid = run_ok(cmd.stdin(Stdio::null()).stdout(Stdio::null()));
     let events = collect_until(
         tracer,
         Duration::from_secs(10),
@@ -252,14 +246,12 @@ fn e2e_exec_scope_uses_the_exec_events_own_path_walk() {
     ) else {
         return;
     };
-    let mut child = Command::new(&link)
-        .arg(&file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the link");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(
+        Command::new(&link)
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
     let is_open = |e: &Event| {
         e.event_name == "openat" && e.arg("pathname").and_then(|v| v.as_str()) == Some(file_s)
     };

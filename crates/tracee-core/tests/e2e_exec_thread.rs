@@ -12,7 +12,7 @@ use std::ffi::CString;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::decode::Event;
 use tracee_core::tracer::Tracer;
 
@@ -54,22 +54,17 @@ fn e2e_execve_from_a_non_leader_thread_is_emitted() {
     };
     let unique = format!("tracee-rs-thread-exec-{}", std::process::id());
     let exe = std::env::current_exe().expect("the test binary's path");
-    let mut child = Command::new(&exe)
-        .args([
-            "--exact",
-            "thread_exec_child",
-            "--test-threads=1",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, &unique)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn the test binary");
-    let pid = child.id();
-    assert!(
-        child.wait().expect("wait").success(),
-        "the thread's exec of /bin/echo"
+    let pid = run_ok(
+        Command::new(&exe)
+            .args([
+                "--exact",
+                "thread_exec_child",
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            .env(CHILD_ENV, &unique)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
     );
 
     let want = vec!["/bin/echo".to_string(), unique.clone()];

@@ -8,7 +8,7 @@ mod e2e_common;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::tracer::{SyscallHooks, Tracer};
 
 #[test]
@@ -27,12 +27,7 @@ fn e2e_openat_unique_path_arrives_with_flags() {
     ));
     let path_s = path.to_str().expect("utf-8 temp path").to_string();
     // The shell opens the redirection target with O_WRONLY|O_CREAT|O_TRUNC, mode 0666.
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", &format!("echo x > '{path_s}'")])
-        .spawn()
-        .expect("spawn /bin/sh");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(Command::new("/bin/sh").args(["-c", &format!("echo x > '{path_s}'")]));
     assert!(path.exists());
 
     let events = collect_until(
@@ -89,13 +84,7 @@ fn hooks(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
 
 /// `sh -c SCRIPT`; returns its pid once it has exited successfully.
 fn run_sh(script: &str) -> u32 {
-    let mut child = Command::new("/bin/sh")
-        .args(["-c", script])
-        .spawn()
-        .expect("spawn /bin/sh");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success(), "sh -c {script}");
-    pid
+    run_ok(Command::new("/bin/sh").args(["-c", script]))
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod e2e_common;
 use std::process::Command;
 use std::time::Duration;
 
-use e2e_common::{collect_until, tracer_or_skip};
+use e2e_common::{collect_until, run_ok, tracer_or_skip};
 use tracee_core::tracer::Tracer;
 use tracee_core::wire::HeaderFlags;
 
@@ -28,15 +28,10 @@ fn e2e_rt_sigreturn_after_a_signal_handler_is_emitted_at_entry() {
         tracer.attachments()
     );
     // Three handled signals: three returns from a handler.
-    let mut child = Command::new("perl")
-        .args([
-            "-e",
-            "$SIG{USR1} = sub {}; kill 'USR1', $$ for 1..3; exit 0",
-        ])
-        .spawn()
-        .expect("spawn perl");
-    let pid = child.id();
-    assert!(child.wait().expect("wait").success());
+    let pid = run_ok(Command::new("perl").args([
+        "-e",
+        "$SIG{USR1} = sub {}; kill 'USR1', $$ for 1..3; exit 0",
+    ]));
     let evs = collect_until(
         &tracer,
         Duration::from_secs(10),

@@ -37,6 +37,21 @@ fn is_permission(e: &TracerError) -> bool {
     s.contains("EPERM") || s.contains("EACCES") || s.contains("Operation not permitted")
 }
 
+/// Runs `cmd` to its end and returns its pid; panics if it cannot start or does not succeed.
+pub fn run_ok(cmd: &mut std::process::Command) -> u32 {
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()));
+    let pid = child.id();
+    let status = child.wait().expect("wait");
+    assert!(
+        status.success(),
+        "{:?} exited with {status}",
+        cmd.get_program()
+    );
+    pid
+}
+
 /// Collect events until `done` says the wanted ones are in, or `timeout` passes.
 pub fn collect_until(
     tracer: &Tracer,
