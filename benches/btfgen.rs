@@ -1,6 +1,6 @@
 //! Native BTFGen (`tracee_btf::core::min_core_btf`) against `bpftool gen min_core_btf`, in
 //! one run, on the same object and the same inputs: this machine's vmlinux BTF and every
-//! btfhub sample under `../shared/testdata/btfhub` (decompressed to raw files first, since
+//! btfhub sample under `testdata/btfhub` (decompressed to raw files first, since
 //! bpftool cannot read `.btf.tar.xz`).
 //!
 //! Both sides do the whole job: open the target BTF file, read the object, minimize, write
@@ -40,7 +40,7 @@ fn object() -> PathBuf {
 /// (name, raw BTF file) for vmlinux and each btfhub sample.
 fn inputs(tmp: &Path) -> Vec<(String, PathBuf)> {
     let mut out = vec![("vmlinux".to_string(), PathBuf::from(SYSFS_VMLINUX))];
-    let hub = repo().join("../shared/testdata/btfhub");
+    let hub = repo().join("testdata/btfhub");
     let mut files = Vec::new();
     let mut stack = vec![hub.clone()];
     while let Some(d) = stack.pop() {

@@ -3,7 +3,7 @@
 # btfhub-archive tree minimized to what the tracer's BPF object relocates against.
 #
 #   scripts/build-btf-bundle.sh                    regenerate crates/tracee-core/btf/tracee.btfbundle
-#                                                  from the btfhub samples (../shared/testdata/btfhub)
+#                                                  from the btfhub samples (testdata/btfhub)
 #   scripts/build-btf-bundle.sh --check            rebuild into a temp file; fail if the committed
 #                                                  bundle differs (stale after a change to the object)
 #   scripts/build-btf-bundle.sh ARCHIVE_DIR OUT    any btfhub-archive tree, e.g. a full checkout
@@ -30,7 +30,7 @@ OBJECT=${OBJECT:-crates/tracee-core/bpf/tracee.bpf.o}
 # The arm64 build of the same program reads other pt_regs members: one bundle serves both.
 ALSO=${ALSO-crates/tracee-core/bpf/tracee.bpf.arm64.o}
 COMMITTED=crates/tracee-core/btf/tracee.btfbundle
-SAMPLES=$ROOT/../shared/testdata/btfhub
+SAMPLES=$ROOT/testdata/btfhub
 
 check=0
 if [ "${1:-}" = "--check" ]; then

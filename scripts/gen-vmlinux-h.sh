@@ -6,7 +6,7 @@
 #   scripts/gen-vmlinux-h.sh [X86_BTF [ARM64_BTF]]
 #
 # Defaults: x86 from this machine's /sys/kernel/btf/vmlinux (on an x86_64 host), arm64 from the
-# btfhub sample next to the repo (../shared/testdata/btfhub/android/12/arm64/...). Any raw BTF,
+# btfhub sample in the repo (testdata/btfhub/android/12/arm64/...). Any raw BTF,
 # .btf.tar.xz or .btf.gz works. Afterwards run scripts/build-bpf.sh: the objects embed the types.
 set -euo pipefail
 
@@ -19,7 +19,7 @@ if [ -z "$x86" ]; then
     [ "$(uname -m)" = x86_64 ] || { echo "gen-vmlinux-h.sh: not an x86_64 host; pass an x86 BTF file" >&2; exit 2; }
     x86=/sys/kernel/btf/vmlinux
 fi
-arm64=${arm64:-$ROOT/../shared/testdata/btfhub/android/12/arm64/a12-5.10-2022-06-arm64.btf.tar.xz}
+arm64=${arm64:-$ROOT/testdata/btfhub/android/12/arm64/a12-5.10-2022-06-arm64.btf.tar.xz}
 for f in "$x86" "$arm64"; do
     [ -r "$f" ] || { echo "gen-vmlinux-h.sh: cannot read $f" >&2; exit 1; }
 done

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example btf -- resolve
-//! cargo run --example btf -- resolve --no-sysfs --bundle ../shared/testdata/btfhub \
+//! cargo run --example btf -- resolve --no-sysfs --bundle testdata/btfhub \
 //!     --os-release centos.os-release --kernel-release 4.18.0-147.5.1.el8_1.aarch64 --arch aarch64
 //! ```
 

@@ -112,7 +112,7 @@ fn this_machines_vmlinux_header_compiles_with_exact_layouts() {
 
 #[test]
 fn btfhub_sample_headers_compile_with_exact_layouts() {
-    let hub = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/btfhub");
+    let hub = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/btfhub");
     assert!(
         hub.is_dir(),
         "btfhub samples not found at {}",

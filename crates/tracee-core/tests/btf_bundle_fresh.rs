@@ -23,12 +23,12 @@ fn committed_bundle() -> Bundle {
     Bundle::open(&path).unwrap_or_else(|e| panic!("{}: {e}; {REGENERATE}", path.display()))
 }
 
-/// `<clone>/../shared/testdata/btfhub`, or a panic saying where it was looked for.
+/// `<repo>/testdata/btfhub`, or a panic saying where it was looked for.
 fn btfhub_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/btfhub");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/btfhub");
     assert!(
         dir.is_dir(),
-        "btfhub samples not found at {} (the repo must be cloned next to shared/)",
+        "btfhub samples not found at {}",
         dir.display()
     );
     dir

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `shared/testdata/btfhub` beside the repository clone.
+/// `testdata/btfhub` of the repository.
 pub fn testdata_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/btfhub");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/btfhub");
     assert!(
         dir.is_dir(),
-        "btfhub test data not found at {} (the repository must be cloned next to shared/)",
+        "btfhub test data not found at {}",
         dir.display()
     );
     dir

@@ -9,15 +9,15 @@ use std::path::PathBuf;
 
 use tracee_btf::host::{OsInfo, OsRelease};
 
-/// `<clone>/../shared/testdata/btfhub`, with a clear failure if the checkout lacks it.
+/// `<repo>/testdata/btfhub`, with a clear failure if the checkout lacks it.
 pub fn testdata() -> PathBuf {
     let p = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/btfhub"
+        "/../../testdata/btfhub"
     ));
     assert!(
         p.is_dir(),
-        "btfhub testdata missing at {} (the repo must be cloned next to shared/)",
+        "btfhub testdata missing at {}",
         p.display()
     );
     p
