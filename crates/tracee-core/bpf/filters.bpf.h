@@ -7,13 +7,13 @@
  * Included by tracee.bpf.c after struct tr_buf / tr_header and tr_pid_ns().
  *
  * Every lookup is keyed by the active policies version (tr_f_active), read once per
- * judgement (tr_f_judge, which hands it down to tr_f_data and tr_f_str_arg): userspace
- * installs a complete new version before flipping it, so the kernel judges an event entirely
- * by the old or entirely by the new policies. Version 0 = no filters loaded: the per-event
+ * judgement (tr_f_judge, which leaves it in the verdict that tr_f_finish hands down to
+ * tr_f_data and tr_f_str_arg): userspace installs a complete new version before flipping it,
+ * so the kernel judges an event entirely by the old or entirely by the new policies. Version 0 = no filters loaded: the per-event
  * bitmap of tr_syscalls/tr_lifecycle is used as is.
  *
- * The version is carried to userspace: tr_f_judge writes its low byte into the header of the
- * event it judges (tr_header.policies_version; 0 = no filters). Userspace never gives a
+ * The version is carried to userspace: tr_f_finish writes its low byte into the header of the
+ * event it passes (tr_header.policies_version; 0 = no filters). Userspace never gives a
  * version a low byte of 0 (tracee_filters::maps::next_version), so the byte names one of the
  * last 254 versions, and the userspace remainder (tracer/policies.rs, ActivePolicies::judge)
  * applies the set the kernel judged with, even when the event was still in the ring buffer
@@ -379,13 +379,33 @@ static long tr_f_hash_step(u64 i, void *data)
 	return 0;
 }
 
+/*
+ * The keys tr_f_str_arg looks up, in a per-CPU map value instead of on its frame: that frame
+ * sits at the bottom of the deepest call chain of every program (tr_f_finish -> tr_f_data ->
+ * tr_f_walk_step -> tr_f_str_arg -> loop callback), and the LPM key alone is 80 bytes of the
+ * 512-byte BPF stack. Nothing else uses it, and BPF programs do not nest on one CPU here.
+ */
+struct tr_f_str_keys {
+	struct tr_f_data_key dk;
+	struct tr_f_arg_key ak;
+	u32 pad;
+	struct tr_f_lpm_key lk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct tr_f_str_keys);
+} tr_f_str_scratch SEC(".maps");
+
 /* Copies up to TR_F_LPM bytes of a string into an LPM key, forwards or reversed. */
 struct tr_f_key_ctx {
 	struct tr_buf *b;
+	struct tr_f_lpm_key *lk;
 	u64 start;
 	u64 len;
 	u64 rev;
-	struct tr_f_lpm_key lk;
 };
 
 static long tr_f_key_step(u64 i, void *data)
@@ -393,9 +413,9 @@ static long tr_f_key_step(u64 i, void *data)
 	struct tr_f_key_ctx *x = data;
 	u64 at = x->rev ? x->start + x->len - 1 - i : x->start + i;
 
-	if (!x->b)
+	if (!x->b || !x->lk)
 		return 1;
-	x->lk.data[i & (TR_F_LPM - 1)] = x->b->data[at & TR_F_BUF_MASK];
+	x->lk->data[i & (TR_F_LPM - 1)] = x->b->data[at & TR_F_BUF_MASK];
 	return 0;
 }
 
@@ -409,11 +429,10 @@ static long tr_f_key_step(u64 i, void *data)
  */
 __noinline u64 tr_f_str_arg(struct tr_buf *b, u64 start, u32 len, u64 v_event, u32 arg)
 {
-	u32 v = v_event >> 32, event = (u32)v_event;
+	u32 v = v_event >> 32, event = (u32)v_event, zero = 0;
 	struct tr_f_hash_ctx hc = { .b = b, .start = start, .h = 0xcbf29ce484222325ULL };
-	struct tr_f_data_key dk = { .version = v, .event = event, .arg = arg };
-	struct tr_f_arg_key ak = { .version = v, .event = event, .arg = arg };
 	struct tr_f_key_ctx kc = { .b = b, .start = start, .len = len };
+	struct tr_f_str_keys *keys;
 	struct tr_f_arg_val *av;
 	struct tr_f_eq *e;
 	u64 eq = 0, used = 0, missing = ~0ULL;
@@ -421,29 +440,41 @@ __noinline u64 tr_f_str_arg(struct tr_buf *b, u64 start, u32 len, u64 v_event, u
 
 	if (!b || len > TR_STR_MAX)
 		return ~0ULL;
-	av = bpf_map_lookup_elem(&tr_f_args, &ak);
+	keys = bpf_map_lookup_elem(&tr_f_str_scratch, &zero);
+	if (!keys)
+		return ~0ULL;
+	keys->ak.version = v;
+	keys->ak.event = event;
+	keys->ak.arg = arg;
+	av = bpf_map_lookup_elem(&tr_f_args, &keys->ak);
 	if (av)
 		missing = av->match_if_missing;
 	bpf_loop(len, tr_f_hash_step, &hc, 0);
-	dk.hash = hc.h;
-	e = bpf_map_lookup_elem(&tr_f_exact, &dk);
+	keys->dk.version = v;
+	keys->dk.event = event;
+	keys->dk.arg = arg;
+	keys->dk.pad = 0;
+	keys->dk.hash = hc.h;
+	e = bpf_map_lookup_elem(&tr_f_exact, &keys->dk);
 	if (e) {
 		eq |= e->equals;
 		used |= e->used;
 	}
-	kc.lk.prefixlen = TR_F_LPM_HEADER_BITS + 8 * n;
-	kc.lk.version = v;
-	kc.lk.event = event;
-	kc.lk.arg = arg;
+	/* bytes past n are left from an earlier string: the lookup reads prefixlen bits only */
+	keys->lk.prefixlen = TR_F_LPM_HEADER_BITS + 8 * n;
+	keys->lk.version = v;
+	keys->lk.event = event;
+	keys->lk.arg = arg;
+	kc.lk = &keys->lk;
 	bpf_loop(n, tr_f_key_step, &kc, 0);
-	e = bpf_map_lookup_elem(&tr_f_prefix, &kc.lk);
+	e = bpf_map_lookup_elem(&tr_f_prefix, &keys->lk);
 	if (e) {
 		eq |= e->equals;
 		used |= e->used;
 	}
 	kc.rev = 1;
 	bpf_loop(n, tr_f_key_step, &kc, 0);
-	e = bpf_map_lookup_elem(&tr_f_suffix, &kc.lk);
+	e = bpf_map_lookup_elem(&tr_f_suffix, &keys->lk);
 	if (e) {
 		eq |= e->equals;
 		used |= e->used;
@@ -558,21 +589,20 @@ static __always_inline bool tr_f_comm_eq(const char *a, const char *b)
 }
 
 /*
- * The matched-policies bitmap of an event about to be emitted (0: drop it). With `b`, the
- * event's arguments are in b (string data filters apply) and the decision is final (counted
- * in tr_f_stats); without, only event selection and scope are judged (an early exit at
- * syscall entry, counted only when it drops).
+ * Event selection and scope of an event about to be emitted: the policies that want it (0:
+ * drop it), left in `vd` with the policies version they were judged under and the string
+ * arguments with data filters, for tr_f_finish once the arguments are read. A drop is a final
+ * decision (counted in tr_f_stats); a pass is counted by tr_f_finish.
  *
  * `sv` (the task's storage, may be NULL) caches the task's scope verdict and the last
  * event's selection (struct tr_scope_cache): a task that keeps making the same syscall is
- * judged with no hash lookup at all. Without `b`, the verdict, version and string filters
- * are also left in `sv` for tr_f_finish, which completes the judgement once the arguments
- * are read.
+ * judged with no hash lookup at all.
  *
  * A global function: verified once per program instead of at each of its call sites along
- * every path (a third of the object's load time when it was inlined).
+ * every path (a third of the object's load time when it was inlined). It calls nothing:
+ * its frame (the largest of the filters) never stacks on the data filters' chain.
  */
-__noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr_saved *sv)
+__noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_saved *sv, struct tr_f_verdict *vd)
 {
 	struct task_struct___tr *t = (void *)bpf_get_current_task_btf();
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -586,8 +616,8 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 	char comm[16] = {};
 	bool hit = false;
 
-	if (b)
-		((struct tr_header *)b->data)->policies_version = (u8)v;
+	if (!vd)
+		return 0;
 	if (!v) {
 		res = configured;
 		goto out;
@@ -653,40 +683,50 @@ __noinline u64 tr_f_judge(u32 event, u64 configured, struct tr_buf *b, struct tr
 		}
 	}
 	res = ev_policies & task_bits;
-	if (res && b && str_args)
-		res &= tr_f_data(b, v, event, str_args);
 out:
-	if (!b && sv) {
-		sv->judged = res;
-		sv->judged_version = v;
-		sv->judged_str_args = str_args;
-	}
-	if (v && (b || !res))
-		tr_f_count_final(res);
+	vd->policies = res;
+	vd->version = v;
+	vd->str_args = str_args;
+	if (v && !res)
+		tr_f_count_final(0);
 	return res;
 }
 
 /*
- * The final verdict of an event tr_f_judge judged without its arguments (`sv`, filled then):
- * only the string data filters are left, under the same policies version.
+ * The final verdict of an event tr_f_judge passed (`vd`), once its arguments are in b: only
+ * the string data filters are left, under the same policies version. Writes that version's
+ * low byte into the header.
  */
-static __always_inline u64 tr_f_finish(u32 event, struct tr_buf *b, struct tr_saved *sv)
+static __always_inline u64 tr_f_finish(u32 event, struct tr_buf *b, struct tr_f_verdict *vd)
 {
-	u32 v = sv->judged_version;
-	u64 res = sv->judged;
+	u32 v = vd->version;
+	u64 res = vd->policies;
 
 	((struct tr_header *)b->data)->policies_version = (u8)v;
 	if (!v)
 		return res;
-	if (res && sv->judged_str_args)
-		res &= tr_f_data(b, v, event, sv->judged_str_args);
+	if (res && vd->str_args)
+		res &= tr_f_data(b, v, event, vd->str_args);
 	tr_f_count_final(res);
 	return res;
 }
 
-/* sched_process_fork: the child process inherits the parent's entry, adds the tree roots it
- * is, and follows the policies the parent's scope matches. Threads share their process's. */
-static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
+/* Both steps, for an event whose arguments are already in b (lifecycle, execve at exit). */
+static __always_inline u64 tr_f_decide(u32 event, u64 configured, struct tr_buf *b,
+				       struct tr_saved *sv, struct tr_f_verdict *vd)
+{
+	if (!tr_f_judge(event, configured, sv, vd))
+		return 0;
+	return tr_f_finish(event, b, vd);
+}
+
+/*
+ * sched_process_fork: the child process inherits the parent's entry, adds the tree roots it
+ * is, and follows the policies the parent's scope matches. Threads share their process's.
+ * Not inlined: its entry and the scope judgement's locals would otherwise sit in the fork
+ * program's frame under the whole tr_f_judge/tr_f_finish chain.
+ */
+static __noinline int tr_f_on_fork(struct task_struct___tr *parent,
 					 struct task_struct___tr *child)
 {
 	u32 ptgid = BPF_CORE_READ(parent, tgid);
@@ -699,7 +739,7 @@ static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
 	int s;
 
 	if (!v || ptgid == ctgid)
-		return;
+		return 0;
 	pp = bpf_map_lookup_elem(&tr_f_proc, &ptgid);
 	if (pp)
 		entry = *pp;
@@ -716,6 +756,7 @@ static __always_inline void tr_f_on_fork(struct task_struct___tr *parent,
 	if (c && c->follow)
 		entry.slots[v & 1].followed |= tr_f_scope_bits(v, c, pp, (void *)bpf_get_current_task_btf()) & c->follow;
 	bpf_map_update_elem(&tr_f_proc, &ctgid, &entry, BPF_ANY);
+	return 0;
 }
 
 __noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry);
@@ -725,9 +766,10 @@ __noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry);
  * walked by tr_put_path: symlinks resolved, as Tracee's binary filter and /proc/PID/exe,
  * which seeds processes started before the tracer). tr_f_on_exec_path takes the walk tr_exec
  * already put in its buffer at `at` (u32 length, bytes); tr_f_on_exec walks it itself, into
- * the per-CPU scratch buffer, before tr_exec uses that.
+ * the per-CPU scratch buffer, before tr_exec uses that. A global function, verified once:
+ * its process-map entry and hash context stay out of the exec program's frames.
  */
-static __always_inline void tr_f_on_exec_path(struct tr_buf *b, u64 at)
+__noinline int tr_f_on_exec_path(struct tr_buf *b, u64 at)
 {
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct tr_f_hash_ctx hc = { .b = b, .start = at + 4, .h = 0xcbf29ce484222325ULL };
@@ -735,20 +777,21 @@ static __always_inline void tr_f_on_exec_path(struct tr_buf *b, u64 at)
 	u32 len;
 
 	if (!b || at > TR_OFF_MAX || !tr_f_version())
-		return;
+		return 0;
 	len = *(u32 *)(b->data + at);
 	if (!len || len > TR_STR_MAX)
-		return;
+		return 0;
 	bpf_loop(len, tr_f_hash_step, &hc, 0);
 	pp = bpf_map_lookup_elem(&tr_f_proc, &tgid);
 	if (pp) {
 		pp->exe_hash = hc.h;
 		pp->flags |= TR_F_PROC_HAS_EXE;
-		return;
+		return 0;
 	}
 	entry.exe_hash = hc.h;
 	entry.flags = TR_F_PROC_HAS_EXE;
 	bpf_map_update_elem(&tr_f_proc, &tgid, &entry, BPF_ANY);
+	return 0;
 }
 
 static __always_inline void tr_f_on_exec(struct linux_binprm___tr *bprm)

@@ -234,9 +234,9 @@ static __always_inline struct file___tr *tr_interpreter(struct mm_struct___tr *m
  * helper, Tracee's rule), 17 prev_comm (the comm before the exec renamed the task; absent
  * if task_rename is not attached).
  */
-static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binprm___tr *bprm)
+static __noinline u64 tr_exec_args(struct tr_buf *b, struct tr_life_cfg *c,
+				   struct task_struct___tr *p, struct linux_binprm___tr *bprm)
 {
-	struct tr_life_cfg *c = tr_life(TR_LIFE_EXEC);
 	u64 off = sizeof(struct tr_header);
 	u32 argnum = 0;
 	struct mm_struct___tr *mm;
@@ -244,18 +244,9 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 	struct file___tr *file, *in, *itp = 0;
 	struct fs_struct___tr *fs;
 	struct tr_comm *prev;
-	struct tr_buf *b;
-	u64 filename, policies, at;
+	u64 filename, at;
 	u32 tid;
 
-	/* the filters hash the executable's path: from the pathname slot's walk when it has one */
-	if (!c || c->index[1] == TR_LIFE_SKIP)
-		tr_f_on_exec(bprm);
-	if (!c)
-		return 0;
-	b = tr_scratch_buf();
-	if (!b)
-		return 0;
 	tr_set_counts(b, 0, 0); /* the path walks may set the truncated flag */
 	filename = (u64)BPF_CORE_READ(bprm, filename);
 	mm = BPF_CORE_READ(p, mm);
@@ -307,7 +298,31 @@ static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binp
 		bpf_map_delete_elem(&tr_prev_comm, &tid);
 	}
 	((struct tr_header *)b->data)->argnum = argnum;
-	policies = tr_f_judge(c->event_id, c->policies, b, 0);
+	return off;
+}
+
+/*
+ * The exec event: its arguments (tr_exec_args, a subprogram: its many live pointers make the
+ * largest frame of the lifecycle code, which must not sit under the filters' call chain),
+ * then the filters' judgement.
+ */
+static __always_inline int tr_exec(struct task_struct___tr *p, struct linux_binprm___tr *bprm)
+{
+	struct tr_life_cfg *c = tr_life(TR_LIFE_EXEC);
+	struct tr_f_verdict vd;
+	struct tr_buf *b;
+	u64 off, policies;
+
+	/* the filters hash the executable's path: from the pathname slot's walk when it has one */
+	if (!c || c->index[1] == TR_LIFE_SKIP)
+		tr_f_on_exec(bprm);
+	if (!c)
+		return 0;
+	b = tr_scratch_buf();
+	if (!b)
+		return 0;
+	off = tr_exec_args(b, c, p, bprm);
+	policies = tr_f_decide(c->event_id, c->policies, b, 0, &vd);
 	if (!policies)
 		return 0;
 	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
@@ -323,6 +338,7 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	u64 off = sizeof(struct tr_header);
 	u32 argnum = 0;
 	struct task_struct___tr *pl, *cl;
+	struct tr_f_verdict vd;
 	struct tr_buf *b;
 	u64 policies;
 
@@ -345,7 +361,7 @@ static __always_inline int tr_fork(struct task_struct___tr *parent,
 	off = tr_put_u64_slot(b, off, c, 8, tr_ns_nr(cl), &argnum);
 	off = tr_put_u64_slot(b, off, c, 9, BPF_CORE_READ(child, start_time), &argnum);
 	tr_set_counts(b, argnum, 0);
-	policies = tr_f_judge(c->event_id, c->policies, b, 0);
+	policies = tr_f_decide(c->event_id, c->policies, b, 0, &vd);
 	if (!policies)
 		return 0;
 	tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
@@ -359,6 +375,7 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	struct tr_life_cfg *c;
 	u64 off = sizeof(struct tr_header);
 	u32 argnum = 0;
+	struct tr_f_verdict vd;
 	struct tr_buf *b;
 	int code, live;
 	u64 policies;
@@ -382,7 +399,7 @@ static __always_inline int tr_exit(struct task_struct___tr *p)
 	off = tr_put_u64_slot(b, off, c, 1, code & 0x7f, &argnum);
 	off = tr_put_u64_slot(b, off, c, 2, live == 0, &argnum);
 	tr_set_counts(b, argnum, 0);
-	policies = tr_f_judge(c->event_id, c->policies, b, 0);
+	policies = tr_f_decide(c->event_id, c->policies, b, 0, &vd);
 	if (policies) {
 		tr_fill_header(b, c->event_id, TR_SYSCALL_CURRENT, 0, policies, bpf_ktime_get_ns(), 0);
 		tr_emit(b, off);

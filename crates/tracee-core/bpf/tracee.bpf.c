@@ -136,6 +136,19 @@ struct tr_task_cache {
 	u32 pid_ns;
 };
 
+/*
+ * A scope judgement of filters.bpf.h: tr_f_judge decides event selection and scope,
+ * tr_f_finish applies the string data filters once the arguments are read, under the same
+ * policies version (one judgement per event). Two calls, not one: the data filters' call
+ * chain, the program's deepest, then never stacks on the judge's frame (the BPF stack is 512
+ * bytes for a whole call chain; docs/architecture.md, "Stack budget").
+ */
+struct tr_f_verdict {
+	u64 policies; /* selected and in scope (0: dropped) */
+	u32 version;  /* the policies version judged under (0: no filters) */
+	u32 str_args; /* string arguments with data filters, for tr_f_finish */
+};
+
 /* Per-thread state between sys_enter and sys_exit (task storage of tr_pending). */
 struct tr_saved {
 	struct tr_scope_cache scope;
@@ -150,21 +163,15 @@ struct tr_saved {
 	 * execve by a non-leader thread returns with the leader's tid (de_thread).
 	 */
 	u32 entry_tid;
-	/*
-	 * tr_f_judge's verdict on the saved syscall before its arguments were read, with the
-	 * policies version and string-argument filters it was judged under: tr_f_finish
-	 * completes it once they are (one scope judgement per event, under one version).
-	 */
-	u64 judged;
-	u32 judged_version;
-	u32 judged_str_args;
+	/* tr_f_judge's verdict on the saved syscall, completed by tr_f_finish at exit */
+	struct tr_f_verdict judged;
 };
 
 struct tr_header {
 	u8 version;
 	u8 flags;
 	u8 argnum;
-	u8 policies_version; /* low byte of the policies version that judged it (tr_f_judge) */
+	u8 policies_version; /* low byte of the policies version that judged it (tr_f_finish) */
 	u32 event_id;
 	u64 ts;
 	u64 start_time;
@@ -449,7 +456,7 @@ __noinline int tr_fill_task(struct tr_buf *b, struct tr_task_cache *tc)
 	if (h->syscall == TR_SYSCALL_CURRENT)
 		h->syscall = tr_current_syscall();
 	h->version = TR_WIRE_VERSION;
-	/* h->policies_version: written by tr_f_judge, which every emitted event goes through */
+	/* h->policies_version: written by tr_f_finish, which every emitted event goes through */
 	h->start_time = t->start_time;
 	/* bpf_get_current_cgroup_id() without the helper call: the same pointer walk, as loads */
 	h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
@@ -940,7 +947,7 @@ static __always_inline void tr_exit_captured(struct tr_event_cfg *cfg, struct tr
 		tracee_count_drop();
 		return;
 	}
-	policies = tr_f_judge(cfg->event_id, cfg->policies, b, s);
+	policies = tr_f_decide(cfg->event_id, cfg->policies, b, s, &s->judged);
 	if (policies) {
 		tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
 		tr_emit(b, s->size);
@@ -961,7 +968,7 @@ static __always_inline void tr_exit_emit(struct tr_event_cfg *cfg, struct tr_sav
 	r = tr_put_args(b, s, cfg, ret);
 	if (r < 0)
 		return;
-	policies = tr_f_finish(cfg->event_id, b, s);
+	policies = tr_f_finish(cfg->event_id, b, &s->judged);
 	if (!policies)
 		return;
 	tr_fill_header(b, cfg->event_id, nr, ret, policies, s->ts, s);
@@ -1004,7 +1011,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 	/* Scope before anything else: an event no policy wants costs nothing more. */
-	if (!tr_f_judge(cfg->event_id, cfg->policies, 0, s))
+	if (!tr_f_judge(cfg->event_id, cfg->policies, s, &s->judged))
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
 #if defined(__TARGET_ARCH_x86)
@@ -1051,7 +1058,7 @@ int tracee_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		r = tr_put_args(b, s, cfg, 0);
 		if (r < 0)
 			return 0;
-		policies = tr_f_finish(cfg->event_id, b, s);
+		policies = tr_f_finish(cfg->event_id, b, &s->judged);
 		if (!policies)
 			return 0;
 		tr_fill_header(b, cfg->event_id, nr, 0, policies, s->ts, s);
@@ -1155,7 +1162,7 @@ int BPF_PROG(tracee_sys_exit_regs, struct pt_regs *regs, long ret)
 		tracee_count_drop();
 		return 0;
 	}
-	if (!tr_f_judge(cfg->event_id, cfg->policies, 0, s))
+	if (!tr_f_judge(cfg->event_id, cfg->policies, s, &s->judged))
 		return 0;
 #if defined(__TARGET_ARCH_x86)
 	s->args[0] = regs->di;
