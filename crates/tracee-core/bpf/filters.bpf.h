@@ -4,8 +4,6 @@
  * (layouts: crates/tracee-filters/src/maps.rs) and the code that judges an event from them.
  * Semantics and placement of every filter: docs/filters.md.
  *
- * Included by tracee.bpf.c after struct tr_buf / tr_header and tr_pid_ns().
- *
  * Every lookup is keyed by the active policies version (tr_f_active), read once per
  * judgement (tr_f_judge, which leaves it in the verdict that tr_f_finish hands down to
  * tr_f_data and tr_f_str_arg): userspace installs a complete new version before flipping it,
@@ -21,6 +19,15 @@
  */
 #ifndef __TRACEE_FILTERS_BPF_H__
 #define __TRACEE_FILTERS_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "tracee_types.h"
+#include "wire.bpf.h"
+#include "state.bpf.h"
+#include "task.bpf.h"
+#include "path.bpf.h"
 
 #define TR_F_KINDS 8
 #define TR_F_RANGE_KINDS 2
@@ -758,8 +765,6 @@ static __noinline int tr_f_on_fork(struct task_struct___tr *parent,
 	bpf_map_update_elem(&tr_f_proc, &ctgid, &entry, BPF_ANY);
 	return 0;
 }
-
-__noinline int tr_put_path(struct tr_buf *b, u64 off, u64 vfsmnt, u64 dentry);
 
 /*
  * sched_process_exec: the process's executable is the path of the file executed (bprm->file,

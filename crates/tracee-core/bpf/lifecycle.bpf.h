@@ -1,9 +1,23 @@
-// SPDX-License-Identifier: GPL-2.0
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Process lifecycle events (sched_process_exec/fork/exit) of tracee.bpf.c, which includes
- * this file after the syscall programs: the slot writers, what each event reads from the
- * task and the binprm, and the tp_btf programs with their raw_tp fallbacks.
+ * Process lifecycle events (sched_process_exec/fork/exit): the slot writers, what each event
+ * reads from the task and the binprm, and the tp_btf programs with their raw_tp fallbacks;
+ * task_rename keeps the comm an exec replaces (prev_comm).
  */
+#ifndef __TRACEE_LIFECYCLE_BPF_H__
+#define __TRACEE_LIFECYCLE_BPF_H__
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "tracee_types.h"
+#include "wire.bpf.h"
+#include "state.bpf.h"
+#include "task.bpf.h"
+#include "buffer.bpf.h"
+#include "path.bpf.h"
+#include "filters.bpf.h"
 
 static __always_inline struct tr_life_cfg *tr_life(u32 which)
 {
@@ -458,3 +472,5 @@ int BPF_PROG(tracee_task_rename_raw, struct task_struct *t, const char *comm)
 {
 	return tr_rename((void *)t);
 }
+
+#endif /* __TRACEE_LIFECYCLE_BPF_H__ */

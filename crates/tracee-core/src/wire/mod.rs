@@ -1,4 +1,4 @@
-//! The wire format between the BPF program (`crates/tracee-core/bpf/tracee.bpf.c`) and the decoder,
+//! The wire format between the BPF program (`crates/tracee-core/bpf/wire.bpf.h`) and the decoder,
 //! specified byte by byte in `docs/wire-format.md`.
 //!
 //! An event is a 128-byte [context header](header) followed by `argnum` arguments, each a
