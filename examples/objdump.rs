@@ -1,5 +1,6 @@
-//! Lists what a BPF object holds: programs, maps, externs, license, BTF and CO-RE relocations
-//! (grouped by kind, each with libbpf's rendering of its access path).
+//! Lists what a BPF object holds: programs (with their stack frames and worst call chain),
+//! maps, externs, license, BTF and CO-RE relocations (grouped by kind, each with libbpf's
+//! rendering of its access path).
 //!
 //! ```text
 //! cargo run --example objdump -- path/to/prog.bpf.o
@@ -7,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use tracee_bpf_obj::elf::{BpfObject, CoreReloKind, MapDef};
+use tracee_bpf_obj::elf::{BpfObject, CoreReloKind, MapDef, StackRounding};
 
 fn main() -> ExitCode {
     let Some(path) = std::env::args_os().nth(1) else {
@@ -55,6 +56,8 @@ fn print_object(obj: &BpfObject) {
         );
     }
 
+    print_stacks(obj);
+
     println!("\nmaps ({}):", obj.maps().len());
     println!(
         "  {:<24} {:<18} {:>5} {:>7} {:>11} {:>8}",
@@ -95,6 +98,35 @@ fn print_object(obj: &BpfObject) {
                 "    {:<20} {}+{:<5} {}",
                 func, r.section, r.insn_off, r.spec
             );
+        }
+    }
+}
+
+/// Per program: the frames in the verifier's func# order (as its `stack depth` line), the
+/// worst chain under each rounding rule, and what this kernel's verifier would refuse.
+fn print_stacks(obj: &BpfObject) {
+    let analyses = match obj.stack_analyses() {
+        Ok(a) => a,
+        Err(e) => {
+            println!("\nstack: analysis failed: {e}");
+            return;
+        }
+    };
+    let here = StackRounding::this_kernel();
+    println!("\nstack (frames in func# order; chains with rounded frames; this kernel: {here}):");
+    for a in &analyses {
+        let depths: Vec<String> = a.depths().iter().map(u32::to_string).collect();
+        println!("  {} depth {}", a.program, depths.join("+"));
+        let jit = a.worst_chain(StackRounding::Jit16);
+        let strict = a.worst_chain(StackRounding::Interpreter32);
+        if jit.links == strict.links {
+            println!("    stack: {jit} (32-byte rounding: {})", strict.total);
+        } else {
+            println!("    stack: {jit}");
+            println!("    32-byte rounding: {strict}");
+        }
+        if let Some(v) = a.verifier_violation(here) {
+            println!("    refused: {v}");
         }
     }
 }

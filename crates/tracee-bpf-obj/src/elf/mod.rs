@@ -15,6 +15,7 @@ mod externs;
 mod maps;
 mod object;
 mod program;
+mod stack;
 
 pub use self::btf_ext::{
     BtfExt, BtfExtHeader, CoreReloRecord, ExtSection, FuncInfoRecord, LineInfoRecord, BTF_EXT_MAGIC,
@@ -29,4 +30,8 @@ pub use self::maps::{
 pub use self::object::{BpfObject, FuncInfo, LineInfo, SectionInfo};
 pub use self::program::{
     AttachKind, AttachType, Function, ProgType, Program, SectionDef, UprobeTarget,
+};
+pub use self::stack::{
+    CallKind, ChainLink, StackAnalysis, StackCall, StackChain, StackError, StackFrame,
+    StackRounding, StackViolation, MAX_BPF_STACK, MAX_CALL_FRAMES, TAIL_CALL_STACK_LIMIT,
 };
