@@ -36,6 +36,7 @@
 #include "filters.bpf.h"  /* the policies' filters */
 #include "syscalls.bpf.h" /* the syscall hooks */
 #include "lifecycle.bpf.h" /* sched_process_exec/fork/exit, task_rename */
+#include "layout.bpf.h"    /* BTF for the Rust twins' layout check; no code */
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -1,5 +1,6 @@
 //! The BPF maps the filters compile into: exact key and value layouts (`#[repr(C)]`, shared
-//! with `crates/tracee-core/bpf/filters.bpf.h`).
+//! with `crates/tracee-core/bpf/filters.bpf.h`; `crates/tracee-core/tests/layout_matches_btf.rs`
+//! checks them, member by member, against the compiled object's BTF).
 //!
 //! # Maps
 //!

@@ -7,6 +7,9 @@
 //!   program's fixed lifecycle slots the definition has, at which index, with which type.
 //! * `tr_config` (ARRAY, one entry): [`TracerCfg`] — the tracer's own tgid, skipped in the
 //!   kernel.
+//!
+//! `tests/layout_matches_btf.rs` checks these structs and constants against the compiled
+//! objects' BTF, member by member: list a new field there.
 
 use crate::events::{ArgType, EventDefinition};
 

@@ -1,7 +1,8 @@
 //! The 128-byte context header: field offsets and an owned copy.
 //!
 //! Every multi-byte field is little-endian (the byte order of every architecture the program
-//! is built for). Offsets are from the start of the event.
+//! is built for). Offsets are from the start of the event; `tests/layout_matches_btf.rs` checks
+//! each against `struct tr_header` in the compiled objects' BTF.
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,8 @@ mod wakeup;
 
 pub use drops::Drops;
 pub use reader::{BufferReader, BufferReaderBuilder};
+#[doc(hidden)]
+pub use wakeup::RbCfg;
 pub use wakeup::WakeupPolicy;
 
 /// Name of the per-CPU drops-counter map that `bpf/include/tracee/buffers.h` defines.

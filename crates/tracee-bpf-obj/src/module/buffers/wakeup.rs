@@ -28,27 +28,40 @@ pub enum WakeupPolicy {
     },
 }
 
-/// The C side's `struct tracee_rb_cfg`.
+/// The C side's `struct tracee_rb_cfg`. Public but hidden only so that
+/// `crates/tracee-core/tests/layout_matches_btf.rs` can check it against the object's BTF.
+#[doc(hidden)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub(crate) struct RbCfg {
-    pub(crate) mode: u32,
-    pub(crate) threshold: u32,
+pub struct RbCfg {
+    /// `WAKEUP_*`.
+    pub mode: u32,
+    /// `WAKEUP_THRESHOLD`: bytes waiting that wake the reader.
+    pub threshold: u32,
+}
+
+impl RbCfg {
+    /// `TRACEE_RB_WAKEUP_EVERY`.
+    pub const WAKEUP_EVERY: u32 = 0;
+    /// `TRACEE_RB_WAKEUP_NONE`.
+    pub const WAKEUP_NONE: u32 = 1;
+    /// `TRACEE_RB_WAKEUP_THRESHOLD`.
+    pub const WAKEUP_THRESHOLD: u32 = 2;
 }
 
 impl WakeupPolicy {
     pub(crate) fn config(self) -> RbCfg {
         match self {
             WakeupPolicy::EveryEvent => RbCfg {
-                mode: 0,
+                mode: RbCfg::WAKEUP_EVERY,
                 threshold: 0,
             },
             WakeupPolicy::Interval(_) => RbCfg {
-                mode: 1,
+                mode: RbCfg::WAKEUP_NONE,
                 threshold: 0,
             },
             WakeupPolicy::Threshold { bytes, .. } => RbCfg {
-                mode: 2,
+                mode: RbCfg::WAKEUP_THRESHOLD,
                 threshold: bytes,
             },
         }
