@@ -17,6 +17,8 @@ pub static REJECT_OBJ: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../bpf/test/verifier_reject.bpf.o"
 ));
+/// The verifier's verdict on REJECT_OBJ's `tbo_bad` (a map value used without its NULL check).
+pub const REJECT_VERDICT: &str = "R0 invalid mem access 'map_value_or_null'";
 
 pub const EV_SYS_ENTER: u32 = 1;
 pub const EV_EXEC: u32 = 2;
