@@ -648,3 +648,7 @@ fn attach_prev_comm(module: &mut Module, sel: &Selection, raw_only: bool) -> Opt
         }
     }
 }
+
+#[cfg(test)]
+#[path = "load_error_tests.rs"]
+mod load_error_tests;
