@@ -12,7 +12,7 @@ use module_common::*;
 use tracee_bpf_obj::module::buffers::{BufferReader, WakeupPolicy};
 use tracee_bpf_obj::module::{
     possible_cpus, probe_attach, AttachKind, AttachStage, MapRef, MapType, ModuleBuilder,
-    ModuleError, OwnedMap, PerfEventConfig, UpdateFlags, UprobeTarget,
+    ModuleError, OwnedMap, PerfEventConfig, UpdateFlags, UprobeTarget, VERIFIER_LOG_DIR_ENV,
 };
 
 macro_rules! require_bpf {
@@ -460,36 +460,71 @@ fn custom_btf_from_bpftool_min_core_btf() {
 }
 
 #[test]
-fn verifier_rejection_carries_the_log() {
+fn verifier_rejection_names_the_program_and_the_verdict() {
     require_bpf!();
+    let dir = tempfile::tempdir().unwrap();
+    let e = ModuleBuilder::from_bytes(REJECT_OBJ)
+        .object_name("verifier_reject")
+        .verifier_log_dir(dir.path())
+        .load()
+        .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        e.is_verifier_rejection() && !e.is_missing_capability(),
+        "{e:?}"
+    );
+    assert_eq!(e.verifier_verdict(), Some(REJECT_VERDICT), "{text}");
+    assert_eq!(e.program(), Some("tbo_bad"));
+    match &e {
+        ModuleError::VerifierRejected {
+            object,
+            program,
+            verdict,
+            errno,
+            verifier_log,
+            log_file,
+            ..
+        } => {
+            assert_eq!(object, "verifier_reject");
+            assert_eq!(program, "tbo_bad");
+            assert_eq!(verdict, REJECT_VERDICT);
+            assert_eq!(errno.0, libc::EACCES);
+            // The whole log, instructions included, not only the verdict.
+            assert!(
+                verifier_log.lines().count() > 2 && verifier_log.contains(REJECT_VERDICT),
+                "{verifier_log}"
+            );
+            let file = log_file.as_deref().expect("log saved in verifier_log_dir");
+            assert_eq!(
+                file,
+                dir.path().join("verifier_reject.tbo_bad.verifier.log")
+            );
+            assert_eq!(
+                std::fs::read_to_string(file).unwrap().trim_end(),
+                verifier_log
+            );
+        }
+        other => panic!("expected VerifierRejected, got {other}"),
+    }
+    // A few lines: the verdict and where the full log is, no instruction dump and no word
+    // about privileges.
+    let first = format!(
+        "loading BPF object verifier_reject: the kernel's verifier rejected program tbo_bad: \
+         {REJECT_VERDICT}"
+    );
+    assert_eq!(text.lines().next(), Some(first.as_str()), "{text}");
+    assert!(text.contains(&dir.path().display().to_string()), "{text}");
+    assert!(text.lines().count() <= 3, "{text}");
+    for word in ["permission", "Permission", "CAP_", "root"] {
+        assert!(!text.contains(word), "{word:?} in {text}");
+    }
+    // Without a log directory the message says how to get one.
     let e = ModuleBuilder::from_bytes(REJECT_OBJ)
         .object_name("verifier_reject")
         .load()
         .unwrap_err();
-    let text = e.to_string();
-    match e {
-        ModuleError::Load {
-            object,
-            program,
-            errno,
-            verifier_log,
-            cause,
-            ..
-        } => {
-            assert_eq!(object, "verifier_reject");
-            assert_eq!(program.as_deref(), Some("tbo_bad"));
-            assert_eq!(errno.0, libc::EACCES);
-            assert!(
-                verifier_log.contains("invalid mem access 'map_value_or_null'"),
-                "{verifier_log}"
-            );
-            assert!(cause.unwrap().contains("verifier"));
-            assert!(
-                text.contains("tbo_bad") && text.contains("map_value_or_null"),
-                "{text}"
-            );
-        }
-        other => panic!("expected Load, got {other}"),
+    if std::env::var_os(VERIFIER_LOG_DIR_ENV).is_none() {
+        assert!(e.to_string().contains("set TRACEE_BPF_LOG=DIR"), "{e}");
     }
     // Without the bad program the object loads, and the good one runs.
     let m = ModuleBuilder::from_bytes(REJECT_OBJ)

@@ -75,26 +75,19 @@ fn autoloaded(obj: &BpfObject, section: &str) -> bool {
     !section.starts_with('?') && obj.programs().iter().any(|p| p.section == section)
 }
 
+/// Whether the oracle can load: skips (unless TRACEE_REQUIRE_BPF=1) only for a missing
+/// capability; with it, a libbpf failure is the oracle's answer, not a reason to skip.
 fn bpf_available() -> bool {
-    let ok = libbpf_rs::MapHandle::create(
-        libbpf_rs::MapType::Array,
-        Option::<&str>::None,
-        4,
-        4,
-        1,
-        &libbpf_sys::bpf_map_create_opts {
-            sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
-            ..Default::default()
-        },
-    )
-    .is_ok();
-    if !ok {
-        if std::env::var("TRACEE_REQUIRE_BPF").as_deref() == Ok("1") {
-            panic!("BPF is not available and TRACEE_REQUIRE_BPF=1");
-        }
-        eprintln!("SKIP libbpf oracle: BPF is not available here (needs root or CAP_BPF)");
+    use tracee_bpf_obj::module::{missing_capabilities, Capability};
+    let missing = missing_capabilities(&[Capability::Bpf]);
+    if missing.is_empty() {
+        return true;
     }
-    ok
+    if std::env::var("TRACEE_REQUIRE_BPF").as_deref() == Ok("1") {
+        panic!("this process lacks CAP_BPF and TRACEE_REQUIRE_BPF=1");
+    }
+    eprintln!("SKIP libbpf oracle: this process lacks CAP_BPF (needs root or CAP_BPF)");
+    false
 }
 
 /// Compares our outcomes with libbpf's for one object and one raw target BTF file; returns

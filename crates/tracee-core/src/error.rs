@@ -65,6 +65,31 @@ fn list(missing: &[crate::tracer::requirements::MissingFeature]) -> String {
 }
 
 impl TracerError {
+    /// The BPF module's error behind this one, if loading, configuring or attaching the
+    /// program failed.
+    pub fn module_error(&self) -> Option<&ModuleError> {
+        match self {
+            TracerError::Module { source, .. } | TracerError::KernelLacks { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the kernel's verifier rejected one of the tracer's programs (a fault of the
+    /// program on this kernel, never of privileges; see
+    /// [`ModuleError::VerifierRejected`]).
+    pub fn is_verifier_rejection(&self) -> bool {
+        matches!(self, TracerError::Module { source, .. } if source.is_verifier_rejection())
+    }
+
+    /// Whether the process lacks a capability loading BPF needs (root, or CAP_BPF +
+    /// CAP_PERFMON; see [`ModuleError::MissingCapability`]).
+    pub fn is_missing_capability(&self) -> bool {
+        self.module_error()
+            .is_some_and(ModuleError::is_missing_capability)
+    }
+
     pub(crate) fn module(what: impl Into<String>) -> impl FnOnce(ModuleError) -> TracerError {
         let what = what.into();
         move |source| TracerError::Module {

@@ -307,9 +307,9 @@ fn default_builder_without_sysfs_reports_the_embedded_bundle_lacks_this_kernel()
 
 #[test]
 fn e2e_bundle_entry_without_the_programs_types_fails_to_load() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 && !e2e_common::required() {
-        eprintln!("SKIP e2e_bundle_entry_without_the_programs_types_fails_to_load: needs root");
+    if e2e_common::skip_without_capabilities(
+        "e2e_bundle_entry_without_the_programs_types_fails_to_load",
+    ) {
         return;
     }
     let btf = tracee_btf::BtfBuilder::new().finish().expect("empty BTF");

@@ -367,7 +367,7 @@ fn pidns_helper() {
 fn built(builder: tracee_core::tracer::TracerBuilder) -> Option<Tracer> {
     match builder.build() {
         Ok(t) => Some(t),
-        Err(e) if !required() && e.to_string().contains("EPERM") => {
+        Err(e) if !required() && e.is_missing_capability() => {
             println!("HELPER-SKIP {e}");
             None
         }

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use libbpf_rs::{AsRawLibbpf, OpenObject};
 
 use super::attach::{likely_load_cause, AttachKind};
-use super::error::{errno_of, ModuleError, Result};
+use super::caps::{self, Capability};
+use super::error::{
+    errno_of, verdict_of, verifier_log_file_name, Errno, ModuleError, Result, VERIFIER_LOG_DIR_ENV,
+};
 use super::libbpf_log;
 use super::module::{Module, SkippedProgram};
 
@@ -35,6 +38,7 @@ pub struct ModuleBuilder {
     btf_custom_path: Option<PathBuf>,
     kconfig_path: Option<PathBuf>,
     kernel_log_level: u32,
+    verifier_log_dir: Option<PathBuf>,
     pin_root_path: Option<PathBuf>,
     autoload: BTreeMap<String, bool>,
     optional: BTreeSet<String>,
@@ -67,6 +71,7 @@ impl ModuleBuilder {
             btf_custom_path: None,
             kconfig_path: None,
             kernel_log_level: 0,
+            verifier_log_dir: None,
             pin_root_path: None,
             autoload: BTreeMap::new(),
             optional: BTreeSet::new(),
@@ -99,6 +104,16 @@ impl ModuleBuilder {
     /// 4: stats). With a level above 0 libbpf logs successful loads at debug level too.
     pub fn kernel_log_level(mut self, level: u32) -> Self {
         self.kernel_log_level = level;
+        self
+    }
+
+    /// Save the full verifier log of a rejected program in `dir` (as
+    /// `OBJECT.PROGRAM.verifier.log`; the error names the file). Without it the directory
+    /// named by the `TRACEE_BPF_LOG` environment variable ([`VERIFIER_LOG_DIR_ENV`]) is used,
+    /// if set; otherwise the log is only in the error
+    /// ([`ModuleError::verifier_log`]).
+    pub fn verifier_log_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.verifier_log_dir = Some(dir.into());
         self
     }
 
@@ -458,7 +473,15 @@ impl OpenModule {
                 ));
             }
             let errno = errno_of(ret as i64);
-            let program = libbpf_log::failing_program(&lines);
+            let failing = libbpf_log::failing(&lines);
+            if let Some(e) = self.missing_capability(errno, failing.as_ref(), &lines) {
+                // Not the program's fault: skipping optional programs would not help.
+                return Err(e);
+            }
+            let program = match failing {
+                Some(libbpf_log::Failing::Program(p)) => Some(p),
+                _ => None,
+            };
             let section = program.as_deref().and_then(|p| {
                 self.programs()
                     .into_iter()
@@ -489,6 +512,10 @@ impl OpenModule {
                     self.builder.autoload.insert(p, false);
                     self = self.reopen()?;
                 }
+                Some(program) if is_verdict(kind, errno, &verifier_log) => {
+                    let verdict = verdict_of(&verifier_log).unwrap_or_default();
+                    return Err(self.rejected(program, verdict, errno, verifier_log));
+                }
                 program => {
                     return Err(ModuleError::Load {
                         object: self.name.clone(),
@@ -502,6 +529,125 @@ impl OpenModule {
             }
         }
     }
+}
+
+impl OpenModule {
+    /// A [`ModuleError::MissingCapability`] if the load failed with EPERM at a map or program
+    /// the calling thread lacks a capability for.
+    fn missing_capability(
+        &self,
+        errno: Errno,
+        failing: Option<&libbpf_log::Failing>,
+        lines: &[String],
+    ) -> Option<ModuleError> {
+        if errno.0 != libc::EPERM {
+            return None;
+        }
+        let (refused, needed) = match failing {
+            Some(libbpf_log::Failing::Program(p)) => {
+                let ty = self.find_prog(p).ok().map(|p| {
+                    // SAFETY: a program of the (still open) object.
+                    unsafe { libbpf_sys::bpf_program__type(p) }
+                });
+                let needed = ty.map_or(&[Capability::Bpf][..], caps::needed_for_program);
+                (format!("to load program {p}"), needed)
+            }
+            Some(libbpf_log::Failing::Map(m)) => {
+                (format!("to create map {m}"), &[Capability::Bpf][..])
+            }
+            Some(libbpf_log::Failing::Probe) => (
+                "to load libbpf's trivial probe program".to_string(),
+                &[Capability::Bpf][..],
+            ),
+            None => ("a bpf() call".to_string(), &[Capability::Bpf][..]),
+        };
+        if caps::missing_capabilities(needed).is_empty() {
+            return None;
+        }
+        Some(ModuleError::MissingCapability {
+            object: self.name.clone(),
+            refused,
+            // What the whole object needs, so the advice is complete in one go.
+            missing: caps::missing_capabilities(&self.needed_capabilities()),
+            user_namespace: caps::in_user_namespace(),
+            errno,
+            libbpf_log: lines.to_vec(),
+        })
+    }
+
+    /// The capabilities loading this object's autoloaded programs needs.
+    fn needed_capabilities(&self) -> Vec<Capability> {
+        let mut needed = vec![Capability::Bpf];
+        let mut p = std::ptr::null_mut();
+        loop {
+            // SAFETY: iterating a valid object.
+            p = unsafe { libbpf_sys::bpf_object__next_program(self.raw(), p) };
+            if p.is_null() {
+                break;
+            }
+            // SAFETY: a valid program of the object.
+            if unsafe { libbpf_sys::bpf_program__autoload(p) } {
+                let ty = unsafe { libbpf_sys::bpf_program__type(p) };
+                needed.extend_from_slice(caps::needed_for_program(ty));
+            }
+        }
+        needed.sort();
+        needed.dedup();
+        needed
+    }
+
+    /// A [`ModuleError::VerifierRejected`], saving the log where the builder or
+    /// [`VERIFIER_LOG_DIR_ENV`] says.
+    fn rejected(
+        &self,
+        program: String,
+        verdict: String,
+        errno: Errno,
+        verifier_log: String,
+    ) -> ModuleError {
+        let dir = self
+            .builder
+            .verifier_log_dir
+            .clone()
+            .or_else(|| std::env::var_os(VERIFIER_LOG_DIR_ENV).map(PathBuf::from))
+            .filter(|d| !d.as_os_str().is_empty());
+        let log_file = dir.and_then(|dir| {
+            let file = dir.join(verifier_log_file_name(&self.name, &program));
+            let written = std::fs::create_dir_all(&dir)
+                .and_then(|()| std::fs::write(&file, format!("{verifier_log}\n")));
+            match written {
+                Ok(()) => Some(file),
+                Err(e) => {
+                    log::warn!("cannot save the verifier log to {}: {e}", file.display());
+                    None
+                }
+            }
+        });
+        ModuleError::VerifierRejected {
+            object: self.name.clone(),
+            program,
+            verdict,
+            errno,
+            verifier_log,
+            log_file,
+        }
+    }
+}
+
+/// Whether a failed load with this verifier log is the verifier's verdict on the program. Not
+/// when libbpf poisoned an unresolvable CO-RE access (the kernel BTF is at fault), nor a
+/// trampoline program the kernel cannot attach (its cause explains that better).
+fn is_verdict(kind: Option<AttachKind>, errno: Errno, verifier_log: &str) -> bool {
+    let trampoline = matches!(
+        kind,
+        Some(AttachKind::Fentry | AttachKind::Fexit | AttachKind::Lsm)
+    ) && matches!(
+        errno.0,
+        libc::EPERM | libc::EOPNOTSUPP | super::error::ENOTSUPP
+    );
+    verdict_of(verifier_log).is_some()
+        && !trampoline
+        && !verifier_log.contains("failed to resolve CO-RE relocation")
 }
 
 /// # Safety

@@ -5,6 +5,11 @@ use std::io;
 use std::path::PathBuf;
 
 use super::attach::AttachKind;
+use super::caps::Capability;
+
+/// The environment variable naming a directory where a rejected program's full verifier log
+/// is saved (see [`ModuleBuilder::verifier_log_dir`](super::ModuleBuilder::verifier_log_dir)).
+pub const VERIFIER_LOG_DIR_ENV: &str = "TRACEE_BPF_LOG";
 
 /// An errno with its symbolic name, printed like `EPERM (1): Operation not permitted`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +119,48 @@ pub enum ModuleError {
         /// The kernel verifier's log for the failing program (empty if the failure came
         /// before the verifier, e.g. a CO-RE relocation; then see `libbpf_log`).
         verifier_log: String,
+        /// libbpf's messages during the load.
+        libbpf_log: Vec<String>,
+    },
+    /// The kernel's verifier rejected a program: the program is at fault (or too complex for
+    /// this kernel), not the process's privileges. The message shows the verifier's verdict;
+    /// the full log is in `verifier_log` and, when a log directory was set, in `log_file`.
+    #[error("loading BPF object {object}: the kernel's verifier rejected program {program}: {verdict}\n{}",
+        fmt_full_log(.verifier_log, .log_file.as_deref(), .object, .program))]
+    VerifierRejected {
+        /// Object name.
+        object: String,
+        /// The rejected program.
+        program: String,
+        /// The verifier's verdict: the last line of its log that is not a statistic, e.g.
+        /// `combined stack size of 5 calls is 528. Too large` or `R1 invalid mem access 'scalar'`.
+        verdict: String,
+        /// The errno of the load (usually EACCES; E2BIG, EINVAL for some verdicts).
+        errno: Errno,
+        /// The full verifier log.
+        verifier_log: String,
+        /// Where the full log was saved ([`VERIFIER_LOG_DIR_ENV`] or
+        /// [`ModuleBuilder::verifier_log_dir`](super::ModuleBuilder::verifier_log_dir)).
+        log_file: Option<PathBuf>,
+    },
+    /// The kernel refused to create a map or load a program (EPERM) because the calling
+    /// thread lacks a capability loading BPF needs.
+    #[error("loading BPF object {object}: the kernel refused {refused} ({}): this process lacks {}{}; \
+        run it as root or grant it CAP_BPF + CAP_PERFMON",
+        .errno.name(), list_caps(.missing), fmt_userns(*.user_namespace))]
+    MissingCapability {
+        /// Object name.
+        object: String,
+        /// What was refused: `to load program NAME`, `to create map NAME`, ...
+        refused: String,
+        /// The capabilities the object needs that the thread does not have (all it needs,
+        /// not only the one the first refused call checked).
+        missing: Vec<Capability>,
+        /// The process is in a user namespace other than the initial one, where the kernel
+        /// does not count capabilities for BPF.
+        user_namespace: bool,
+        /// The errno (EPERM).
+        errno: Errno,
         /// libbpf's messages during the load.
         libbpf_log: Vec<String>,
     },
@@ -237,6 +284,107 @@ pub enum ModuleError {
     },
 }
 
+impl ModuleError {
+    /// Whether the kernel's verifier rejected a program ([`ModuleError::VerifierRejected`]).
+    pub fn is_verifier_rejection(&self) -> bool {
+        matches!(self, ModuleError::VerifierRejected { .. })
+    }
+
+    /// Whether the process lacks a capability loading BPF needs
+    /// ([`ModuleError::MissingCapability`]): the one failure that says nothing about the
+    /// object or the kernel.
+    pub fn is_missing_capability(&self) -> bool {
+        matches!(self, ModuleError::MissingCapability { .. })
+    }
+
+    /// The capabilities the process lacks, if that is why the load failed.
+    pub fn missing_capabilities(&self) -> Option<&[Capability]> {
+        match self {
+            ModuleError::MissingCapability { missing, .. } => Some(missing),
+            _ => None,
+        }
+    }
+
+    /// The verifier's verdict on a rejected program, e.g. `R1 invalid mem access 'scalar'`.
+    pub fn verifier_verdict(&self) -> Option<&str> {
+        match self {
+            ModuleError::VerifierRejected { verdict, .. } => Some(verdict),
+            _ => None,
+        }
+    }
+
+    /// The program the error is about, when it is about one.
+    pub fn program(&self) -> Option<&str> {
+        match self {
+            ModuleError::VerifierRejected { program, .. }
+            | ModuleError::ProgramNotFound { program, .. }
+            | ModuleError::WrongProgramType { program, .. }
+            | ModuleError::Attach { program, .. }
+            | ModuleError::TestRun { program, .. } => Some(program),
+            ModuleError::Load { program, .. } => program.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The full verifier log carried by the error, if the verifier ran and said something.
+    pub fn verifier_log(&self) -> Option<&str> {
+        match self {
+            ModuleError::VerifierRejected { verifier_log, .. }
+            | ModuleError::Load { verifier_log, .. }
+            | ModuleError::Attach { verifier_log, .. }
+                if !verifier_log.is_empty() =>
+            {
+                Some(verifier_log)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The verifier's verdict in `log`: its last line that is not one of the statistics the
+/// verifier appends (`processed N insns ...`, `verification time ...`, `stack depth ...`).
+pub(crate) fn verdict_of(log: &str) -> Option<String> {
+    const STATS: &[&str] = &["processed ", "verification time ", "stack depth "];
+    log.lines()
+        .map(str::trim)
+        .rev()
+        .find(|l| !l.is_empty() && !STATS.iter().any(|s| l.starts_with(s)))
+        .map(str::to_string)
+}
+
+/// Where the full verifier log is, or how to get it, in one line.
+fn fmt_full_log(log: &str, file: Option<&std::path::Path>, object: &str, program: &str) -> String {
+    let lines = log.lines().count();
+    match file {
+        Some(f) => format!("full verifier log ({lines} lines): {}", f.display()),
+        None => format!(
+            "full verifier log ({lines} lines): set {VERIFIER_LOG_DIR_ENV}=DIR to save it as \
+             DIR/{}, or read ModuleError::verifier_log()",
+            verifier_log_file_name(object, program)
+        ),
+    }
+}
+
+/// The file name a rejected program's verifier log is saved under.
+pub(crate) fn verifier_log_file_name(object: &str, program: &str) -> String {
+    format!("{object}.{program}.verifier.log")
+}
+
+fn list_caps(caps: &[Capability]) -> String {
+    caps.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn fmt_userns(user_namespace: bool) -> &'static str {
+    if user_namespace {
+        " in the initial user namespace (capabilities held in a user namespace do not count)"
+    } else {
+        " (or CAP_SYS_ADMIN)"
+    }
+}
+
 fn fmt_log(log: &[String]) -> String {
     if log.is_empty() {
         String::new()
@@ -297,6 +445,61 @@ mod tests {
         );
         assert_eq!(fmt_verifier(""), "");
         assert!(fmt_verifier("a\nb").ends_with("a\nb"));
+    }
+
+    #[test]
+    fn the_verdict_is_the_last_line_before_the_statistics() {
+        let log = "0: R1=ctx() R10=fp0\n5: (79) r0 = *(u64 *)(r0 +0)\n\
+                   R0 invalid mem access 'map_value_or_null'\n\
+                   processed 6 insns (limit 1000000) max_states_per_insn 0 total_states 0\n";
+        assert_eq!(
+            verdict_of(log).as_deref(),
+            Some("R0 invalid mem access 'map_value_or_null'")
+        );
+        let log = "Func#13 ('tr_f_judge') is safe for any args that match its prototype\n\
+                   combined stack size of 5 calls is 528. Too large\n\
+                   verification time 120 usec\nstack depth 8+0\n\
+                   processed 45983 insns (limit 1000000)\n\n";
+        assert_eq!(
+            verdict_of(log).as_deref(),
+            Some("combined stack size of 5 calls is 528. Too large")
+        );
+        assert_eq!(verdict_of("processed 1 insns\n"), None);
+    }
+
+    #[test]
+    fn a_rejection_shows_its_verdict_and_where_the_log_is() {
+        let e = ModuleError::VerifierRejected {
+            object: "obj".into(),
+            program: "prog".into(),
+            verdict: "R1 invalid mem access 'scalar'".into(),
+            errno: Errno(libc::EACCES),
+            verifier_log: "a\nR1 invalid mem access 'scalar'".into(),
+            log_file: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "loading BPF object obj: the kernel's verifier rejected program prog: \
+             R1 invalid mem access 'scalar'\nfull verifier log (2 lines): set TRACEE_BPF_LOG=DIR \
+             to save it as DIR/obj.prog.verifier.log, or read ModuleError::verifier_log()"
+        );
+        assert!(e.is_verifier_rejection() && !e.is_missing_capability());
+        assert_eq!(e.program(), Some("prog"));
+        let e = ModuleError::MissingCapability {
+            object: "obj".into(),
+            refused: "to create map events".into(),
+            missing: vec![Capability::Bpf, Capability::Perfmon],
+            user_namespace: false,
+            errno: Errno(libc::EPERM),
+            libbpf_log: Vec::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "loading BPF object obj: the kernel refused to create map events (EPERM): this \
+             process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); run it as root or grant \
+             it CAP_BPF + CAP_PERFMON"
+        );
+        assert!(e.is_missing_capability() && !e.is_verifier_rejection());
     }
 
     #[test]

@@ -90,13 +90,34 @@ pub(crate) fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
     (out, lines)
 }
 
-/// The program named in the last "prog 'NAME': ..." message, i.e. the one libbpf failed on.
-pub(crate) fn failing_program(lines: &[String]) -> Option<String> {
+/// What libbpf was doing when the load failed, from its last message naming a program or a
+/// map it could not create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failing {
+    Program(String),
+    Map(String),
+    /// libbpf's trivial program, loaded before anything of the object to see if BPF works.
+    Probe,
+}
+
+pub(crate) fn failing(lines: &[String]) -> Option<Failing> {
     lines.iter().rev().find_map(|line| {
-        let start = line.find("prog '")? + "prog '".len();
-        let len = line[start..].find('\'')?;
-        Some(line[start..start + len].to_string())
+        if line.contains("Couldn't load trivial BPF program") {
+            return Some(Failing::Probe);
+        }
+        if let Some(name) = quoted_after(line, "map '") {
+            if line.contains("': failed to create") {
+                return Some(Failing::Map(name));
+            }
+        }
+        quoted_after(line, "prog '").map(Failing::Program)
     })
+}
+
+fn quoted_after(line: &str, prefix: &str) -> Option<String> {
+    let start = line.find(prefix)? + prefix.len();
+    let len = line[start..].find('\'')?;
+    Some(line[start..start + len].to_string())
 }
 
 /// The verifier log libbpf printed for `program`, without the BEGIN/END markers.
@@ -143,12 +164,18 @@ mod tests {
             "libbpf: prog 'bad': failed to load: -13".to_string(),
             "libbpf: failed to load object 'x'".to_string(),
         ];
-        assert_eq!(failing_program(&lines).as_deref(), Some("bad"));
         assert_eq!(
             verifier_log(&lines, "bad"),
             "0: (b7) r1 = 0\nR0 invalid mem access 'map_value_or_null'"
         );
         assert_eq!(verifier_log(&lines, "good"), "");
+        assert_eq!(failing(&lines), Some(Failing::Program("bad".into())));
+        let map_refused = vec![
+            "libbpf: Error loading .BTF into kernel: -EPERM. BTF is optional, ignoring.".into(),
+            "libbpf: map 'values': failed to create: -EPERM".into(),
+            "libbpf: failed to load object 'x'".into(),
+        ];
+        assert_eq!(failing(&map_refused), Some(Failing::Map("values".into())));
         assert_eq!(without_verifier_logs(lines).len(), 4);
     }
 

@@ -19,6 +19,7 @@
 mod attach;
 pub mod buffers;
 mod builder;
+mod caps;
 mod error;
 mod libbpf_log;
 mod maps;
@@ -28,7 +29,8 @@ mod probe;
 
 pub use attach::{AttachKind, PerfEventConfig, UprobeTarget};
 pub use builder::{ModuleBuilder, OpenModule, ProgramSpec};
-pub use error::{AttachStage, Errno, ModuleError, Result, ENOTSUPP};
+pub use caps::{in_user_namespace, missing_capabilities, Capability};
+pub use error::{AttachStage, Errno, ModuleError, Result, ENOTSUPP, VERIFIER_LOG_DIR_ENV};
 pub use libbpf_log::add_noise_filter;
 pub use libbpf_rs::ProgramType;
 pub use maps::{possible_cpus, MapRef, MapType, OwnedMap, Pod, UpdateFlags};

@@ -4,8 +4,9 @@
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use libbpf_rs::ProgramType;
-use tracee_bpf_obj::module::{probe_program_type, Module, ModuleBuilder, Support, UpdateFlags};
+use tracee_bpf_obj::module::{
+    missing_capabilities, Capability, Module, ModuleBuilder, UpdateFlags,
+};
 
 /// The committed test object (scripts/build-bpf.sh builds it from bpf/test/module_test.bpf.c).
 pub static TEST_OBJ: &[u8] = include_bytes!(concat!(
@@ -17,6 +18,8 @@ pub static REJECT_OBJ: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../bpf/test/verifier_reject.bpf.o"
 ));
+/// The verifier's verdict on REJECT_OBJ's `tbo_bad` (a map value used without its NULL check).
+pub const REJECT_VERDICT: &str = "R0 invalid mem access 'map_value_or_null'";
 
 pub const EV_SYS_ENTER: u32 = 1;
 pub const EV_EXEC: u32 = 2;
@@ -86,18 +89,21 @@ pub struct TestCfg {
     pub syscall_nr: i64,
 }
 
-/// True if the test must skip: BPF is unavailable and TRACEE_REQUIRE_BPF is not 1.
+/// True if the test must skip: this process lacks CAP_BPF/CAP_PERFMON and TRACEE_REQUIRE_BPF
+/// is not 1. Only a missing capability skips: with the capabilities, a refusal (a verifier
+/// rejection above all) is a failure.
 pub fn skip_without_bpf(test: &str) -> bool {
-    match probe_program_type(ProgramType::RawTracepoint) {
-        Support::Supported => false,
-        Support::Unsupported { reason } => {
-            if std::env::var("TRACEE_REQUIRE_BPF").as_deref() == Ok("1") {
-                panic!("{test}: BPF is not available ({reason}) and TRACEE_REQUIRE_BPF=1");
-            }
-            eprintln!("SKIP {test}: BPF is not available here ({reason}); needs root or CAP_BPF+CAP_PERFMON");
-            true
-        }
+    let missing = missing_capabilities(&[Capability::Bpf, Capability::Perfmon]);
+    if missing.is_empty() {
+        return false;
     }
+    let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    let missing = missing.join(" and ");
+    if std::env::var("TRACEE_REQUIRE_BPF").as_deref() == Ok("1") {
+        panic!("{test}: this process lacks {missing} and TRACEE_REQUIRE_BPF=1");
+    }
+    eprintln!("SKIP {test}: this process lacks {missing}; needs root or CAP_BPF+CAP_PERFMON");
+    true
 }
 
 pub fn gettid() -> u32 {

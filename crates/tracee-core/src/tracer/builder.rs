@@ -405,6 +405,10 @@ impl TracerBuilder {
 /// A failed load on a kernel that lacks the object's map types or helpers is reported as
 /// such; any other failure as the module's error (verifier log included).
 fn load_error(object: &[u8], e: ModuleError) -> TracerError {
+    // Without the capability every probe fails too: the kernel is not the one to blame.
+    if e.is_missing_capability() {
+        return TracerError::module("loading the tracer's BPF object")(e);
+    }
     match super::requirements::missing_kernel_features(object) {
         Ok(missing) if !missing.is_empty() => TracerError::KernelLacks {
             missing,
@@ -644,3 +648,7 @@ fn attach_prev_comm(module: &mut Module, sel: &Selection, raw_only: bool) -> Opt
         }
     }
 }
+
+#[cfg(test)]
+#[path = "load_error_tests.rs"]
+mod load_error_tests;

@@ -4,37 +4,50 @@
 
 use std::time::{Duration, Instant};
 
+use tracee_bpf_obj::module::{missing_capabilities, Capability};
 use tracee_core::decode::Event;
 use tracee_core::tracer::{Tracer, TracerBuilder};
-use tracee_core::TracerError;
 
 /// Whether a missing privilege must fail the test instead of skipping it.
 pub fn required() -> bool {
     std::env::var("TRACEE_REQUIRE_BPF").is_ok_and(|v| v == "1")
 }
 
-/// Build the tracer, or `None` (test skipped, with a message) when this process may not
-/// load BPF programs and TRACEE_REQUIRE_BPF is not 1.
+/// Whether a test that loads BPF must skip: this process lacks CAP_BPF/CAP_PERFMON (or holds
+/// them only in a user namespace) and TRACEE_REQUIRE_BPF is not 1 (then it panics).
+pub fn skip_without_capabilities(test: &str) -> bool {
+    let missing = missing_capabilities(&[Capability::Bpf, Capability::Perfmon]);
+    if missing.is_empty() {
+        return false;
+    }
+    let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    let missing = missing.join(" and ");
+    assert!(
+        !required(),
+        "{test}: this process lacks {missing} and TRACEE_REQUIRE_BPF=1"
+    );
+    eprintln!(
+        "SKIP {test}: this process lacks {missing} (set TRACEE_REQUIRE_BPF=1 to fail instead)"
+    );
+    true
+}
+
+/// Build the tracer, or `None` (test skipped, with a message) when this process lacks a
+/// capability loading BPF needs and TRACEE_REQUIRE_BPF is not 1. Any other failure, a
+/// verifier rejection above all, fails the test.
 pub fn tracer_or_skip(test: &str, builder: TracerBuilder) -> Option<Tracer> {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root && !required() {
-        eprintln!("SKIP {test}: needs root/CAP_BPF (set TRACEE_REQUIRE_BPF=1 to fail instead)");
+    if skip_without_capabilities(test) {
         return None;
     }
     match builder.build() {
         Ok(t) => Some(t),
-        Err(e) if !required() && is_permission(&e) => {
+        // E.g. capabilities that do not count (a user namespace the check above missed).
+        Err(e) if !required() && e.is_missing_capability() => {
             eprintln!("SKIP {test}: cannot load BPF here: {e}");
             None
         }
         Err(e) => panic!("{test}: building the tracer failed: {e}"),
     }
-}
-
-fn is_permission(e: &TracerError) -> bool {
-    let s = e.to_string();
-    s.contains("EPERM") || s.contains("EACCES") || s.contains("Operation not permitted")
 }
 
 /// Runs `cmd` to its end and returns its pid; panics if it cannot start or does not succeed.
