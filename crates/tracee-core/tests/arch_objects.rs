@@ -17,12 +17,7 @@ fn sample(rel: &str) -> Btf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/btfhub")
         .join(rel);
-    Btf::from_file(&p).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}",
-            p.display()
-        )
-    })
+    Btf::from_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Access paths of `pt_regs` relocations of `object` that `target` cannot satisfy.

@@ -15,11 +15,7 @@ pub fn testdata() -> PathBuf {
         env!("CARGO_MANIFEST_DIR"),
         "/../../testdata/btfhub"
     ));
-    assert!(
-        p.is_dir(),
-        "btfhub testdata missing at {}",
-        p.display()
-    );
+    assert!(p.is_dir(), "btfhub testdata missing at {}", p.display());
     p
 }
 
