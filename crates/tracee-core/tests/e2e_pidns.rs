@@ -282,7 +282,7 @@ fn e2e_pid_and_tree_filters_take_host_pids() {
         .expect("unshare");
     // The shell: unshare's child (its host pid, as this /proc shows it).
     let children = format!("/proc/{0}/task/{0}/children", unshare.id());
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + e2e_common::scaled(Duration::from_secs(5));
     let sh = loop {
         let pid = std::fs::read_to_string(&children)
             .ok()

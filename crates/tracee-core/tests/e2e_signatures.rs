@@ -124,7 +124,7 @@ fn e2e_builtin_signatures_fire_on_real_syscalls() {
     let mut got: BTreeMap<u32, BTreeSet<String>> = BTreeMap::new();
     // What our children executed, for the failure message.
     let mut execs: Vec<(u32, String)> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + e2e_common::scaled(Duration::from_secs(20));
     let all_in = |got: &BTreeMap<u32, BTreeSet<String>>| {
         want.iter()
             .all(|(pid, id)| got.get(pid).is_some_and(|ids| ids.contains(*id)))

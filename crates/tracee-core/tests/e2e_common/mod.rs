@@ -65,14 +65,25 @@ pub fn run_ok(cmd: &mut std::process::Command) -> u32 {
     pid
 }
 
-/// Collect events until `done` says the wanted ones are in, or `timeout` passes.
+/// `d` times TRACEE_TEST_TIMEOUT_SCALE (default 1): scripts/kernel-matrix runs these tests in
+/// emulated guests, several times slower than the host, and sets it there.
+pub fn scaled(d: Duration) -> Duration {
+    let scale = std::env::var("TRACEE_TEST_TIMEOUT_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(1);
+    d * scale.max(1)
+}
+
+/// Collect events until `done` says the wanted ones are in, or `timeout` passes (scaled, see
+/// [`scaled`]).
 pub fn collect_until(
     tracer: &Tracer,
     timeout: Duration,
     mut keep: impl FnMut(&Event) -> bool,
     mut done: impl FnMut(&[Event]) -> bool,
 ) -> Vec<Event> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now() + scaled(timeout);
     let mut out = Vec::new();
     while Instant::now() < deadline {
         if let Some(ev) = tracer.next_timeout(Duration::from_millis(50)) {
