@@ -69,15 +69,26 @@ fn on_overlayfs(path: &Path) -> bool {
 fn assert_interpreter(ev: &Event, interp: &Path) {
     let real = std::fs::canonicalize(interp).expect("canonicalize the interpreter");
     let meta = std::fs::metadata(&real).expect("stat the interpreter");
-    assert_eq!(
-        str_arg(ev, "interpreter_pathname"),
-        real.to_str(),
-        "the ELF interpreter's real path: {ev:?}"
-    );
+    let reported = str_arg(ev, "interpreter_pathname");
     // On overlayfs (a container's root, or a kernel-matrix guest's /usr) the interpreter is
     // mapped from the underlying file, so the kernel sees that file's device, not the overlay's
-    // that stat() reports; the inode number is the same.
-    if !on_overlayfs(&real) {
+    // that stat() reports, and its path is the one its dentry had in the lower layer (which
+    // need not be the overlay's canonical one: `/lib/...` beside a `/lib -> usr/lib` symlink).
+    // The path must still name this file; the inode number is the same.
+    if on_overlayfs(&real) {
+        let named = reported.and_then(|p| std::fs::metadata(p).ok());
+        assert_eq!(
+            named.map(|m| m.ino()),
+            Some(meta.ino()),
+            "the ELF interpreter's path {reported:?} does not name {}: {ev:?}",
+            real.display()
+        );
+    } else {
+        assert_eq!(
+            reported,
+            real.to_str(),
+            "the ELF interpreter's real path: {ev:?}"
+        );
         assert_eq!(int(ev, "interpreter_dev"), kernel_dev(meta.dev()), "{ev:?}");
     }
     assert_eq!(int(ev, "interpreter_inode") as u64, meta.ino(), "{ev:?}");

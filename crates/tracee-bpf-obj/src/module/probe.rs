@@ -114,7 +114,9 @@ pub fn probe_attach(kind: AttachKind) -> Support {
             probe_trampoline(kind, "do_unlinkat", libbpf_sys::BPF_TRACE_FEXIT, true)
         }
         AttachKind::Lsm => {
-            probe_trampoline(kind, "bpf_lsm_file_open", libbpf_sys::BPF_LSM_MAC, false)
+            // libbpf looks LSM hooks up with their "bpf_lsm_" prefix added, as it does
+            // "btf_trace_" for tp_btf: the name here is the hook's.
+            probe_trampoline(kind, "file_open", libbpf_sys::BPF_LSM_MAC, false)
         }
     }
 }
