@@ -243,15 +243,15 @@ fn verifier_refuses_the_over_limit_chain_as_analysed() {
         .autoload("tsc_under", false)
         .load()
         .expect_err("tsc_over must be refused");
-    let ModuleError::Load {
+    let ModuleError::VerifierRejected {
         program,
         verifier_log,
         ..
     } = e
     else {
-        panic!("expected a load error, got {e}");
+        panic!("expected a verifier rejection, got {e}");
     };
-    assert_eq!(program.as_deref(), Some("tsc_over"));
+    assert_eq!(program, "tsc_over");
     assert_eq!(
         combined(&verifier_log),
         Some((chain.links.len(), chain.total)),
